@@ -1,0 +1,57 @@
+"""Development sessions: tests, tests_all, lint, typecheck, docs, bench."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+
+ALL_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PASSTHROUGH = ("SSHWIRE_REQUIRE_OPENSSH",)
+
+
+def _env() -> dict[str, str]:
+    return {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """The whole test suite on Python 3.11."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs, env=_env())
+
+
+@nox.session(python=ALL_PYTHONS)
+def tests_all(session: nox.Session) -> None:
+    """The whole test suite on every supported Python."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs, env=_env())
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".", "mypy")
+    session.run("mypy", "--strict", "src/sshwire")
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    session.install("-e", ".[docs]")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Micro-benchmarks now; the comparative suite grows here (see docs/performance.md)."""
+    session.install("-e", ".[test]")
+    session.run("python", "tests/benchmarks/bench_framing.py", *session.posargs)

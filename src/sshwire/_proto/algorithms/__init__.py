@@ -1,0 +1,1 @@
+"""Algorithm tables: name -> spec, with the default preference lists (DESIGN §4)."""

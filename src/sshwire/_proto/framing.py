@@ -1,0 +1,523 @@
+"""The binary packet protocol (RFC 4253 §6), sans-IO.
+
+Theory of operation
+-------------------
+:class:`PacketWriter` turns payloads into wire packets and :class:`PacketReader` turns the
+incoming byte stream, in any chunking, back into payloads. Each holds one *sealer*/*opener*:
+the cipher state for its direction. Before the first NEWKEYS it is the plain one; after each
+NEWKEYS the connection installs a new one with :meth:`set_keys`. Sequence numbers run on
+across NEWKEYS (they wrap at 2**32) unless strict kex resets them (:meth:`reset_sequence`).
+
+Packet layout::
+
+    uint32 packet_length | byte padding_length | payload | padding | mac-or-tag
+
+Four modes, by cipher and MAC:
+
+* encrypt-and-MAC (CTR/CBC + plain HMAC): everything but the MAC is encrypted; the MAC covers
+  seq ‖ plaintext packet. The reader decrypts the first block to learn the length.
+* encrypt-then-MAC (CTR/CBC + ``*-etm@openssh.com``): the length stays clear; the MAC covers
+  seq ‖ length ‖ ciphertext and is checked before anything is decrypted.
+* AES-GCM (RFC 5647 as amended by OpenSSH): the length is the clear AAD.
+* ChaCha20-Poly1305 (OpenSSH PROTOCOL.chacha20poly1305): the length is encrypted under K_1,
+  the rest under K_2, and the Poly1305 tag covers both ciphertexts.
+
+In the last three modes the 4-byte length is excluded from the block alignment.
+
+The reader checks the declared length (at most ``max_packet_length``, a block multiple) before
+it waits for, or allocates, the rest of the packet, and authenticates the packet before any of
+its payload is returned. No locks here: the shell serialises each direction.
+"""
+
+from __future__ import annotations
+
+import hmac
+import struct
+from collections.abc import Callable
+from typing import Final
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.poly1305 import Poly1305
+
+from .algorithms.cipher import CIPHERS, CipherSpec, block_cipher_context
+from .algorithms.compression import COMPRESSIONS, Compressor, Decompressor, is_delayed
+from .algorithms.mac import MACS
+from .constants import MAX_PACKET_LENGTH
+from .errors import IntegrityError, PacketError
+
+Rng = Callable[[int], bytes]
+
+_U32: Final = struct.Struct(">I")
+_U64: Final = struct.Struct(">Q")
+_HEADER: Final = struct.Struct(">IB")
+_ZERO64: Final = bytes(64)
+_ZERO8: Final = bytes(8)
+_MIN_PADDING: Final = 4
+_PAD_POOL_SIZE: Final = 4096
+_HAS_ENCRYPT_INTO: Final = hasattr(AESGCM, "encrypt_into")
+# the largest payload a peer may make us inflate a single packet into
+MAX_DECOMPRESSED_PAYLOAD: Final = MAX_PACKET_LENGTH
+
+
+def _chacha_contexts(key: bytes) -> tuple[CipherContext, CipherContext]:
+    """K_2 (first 32 bytes: payload and Poly1305 key) and K_1 (last 32: the length)."""
+    main = Cipher(algorithms.ChaCha20(key[:32], bytes(16)), None).encryptor()
+    header = Cipher(algorithms.ChaCha20(key[32:64], bytes(16)), None).encryptor()
+    return main, header
+
+
+# --------------------------------------------------------------------------------------------
+# Sealers: one per outbound mode. ``seal(seq, body)`` gets the unencrypted packet minus nothing
+# (length, padding length, payload, padding) and returns the bytes to put on the wire.
+
+
+class _PlainSealer:
+    block_size = 8
+    aad_len = 0
+
+    def seal(self, seq: int, packet: bytes) -> bytes | bytearray:
+        return packet
+
+
+class _BlockSealer:
+    """CTR or CBC with an HMAC, encrypt-and-MAC or encrypt-then-MAC."""
+
+    def __init__(self, spec: CipherSpec, key: bytes, iv: bytes, mac_name: str, mac_key: bytes):
+        mac = MACS[mac_name]
+        self.block_size = spec.block_size
+        self.aad_len = 4 if mac.etm else 0
+        self._ctx = block_cipher_context(spec, key, iv, encrypt=True)
+        self._mac = mac.keyed(mac_key[: mac.key_size])
+        self._tag_size = mac.tag_size
+        self._etm = mac.etm
+
+    def seal(self, seq: int, packet: bytes) -> bytes | bytearray:
+        n = len(packet)
+        tag_size = self._tag_size
+        out = bytearray(n + max(tag_size, 16))
+        view = memoryview(out)
+        mac = self._mac.copy()
+        mac.update(_U32.pack(seq))
+        if self._etm:
+            view[:4] = packet[:4]
+            self._ctx.update_into(memoryview(packet)[4:], view[4:])
+            mac.update(view[:n])
+        else:
+            mac.update(packet)
+            self._ctx.update_into(packet, view)
+        view[n : n + tag_size] = mac.digest()[:tag_size]
+        view.release()
+        del out[n + tag_size :]
+        return out
+
+
+class _GcmSealer:
+    block_size = 16
+    aad_len = 4
+
+    def __init__(self, key: bytes, iv: bytes) -> None:
+        self._aead = AESGCM(key)
+        self._fixed = iv[:4]
+        self._counter = int.from_bytes(iv[4:12], "big")
+
+    def _nonce(self) -> bytes:
+        nonce = self._fixed + _U64.pack(self._counter)
+        self._counter = (self._counter + 1) & 0xFFFFFFFFFFFFFFFF
+        return nonce
+
+    def seal(self, seq: int, packet: bytes) -> bytes | bytearray:
+        nonce = self._nonce()
+        view = memoryview(packet)
+        if _HAS_ENCRYPT_INTO:
+            out = bytearray(len(packet) + 16)
+            out[:4] = view[:4]
+            self._aead.encrypt_into(nonce, view[4:], view[:4], memoryview(out)[4:])
+            return out
+        return packet[:4] + self._aead.encrypt(nonce, view[4:], view[:4])  # pragma: no cover
+
+
+class _ChachaSealer:
+    block_size = 8
+    aad_len = 4
+
+    def __init__(self, key: bytes) -> None:
+        self._main, self._header = _chacha_contexts(key)
+
+    def seal(self, seq: int, packet: bytes) -> bytes | bytearray:
+        nonce = _ZERO8 + _U64.pack(seq)
+        header = self._header
+        main = self._main
+        header.reset_nonce(nonce)
+        main.reset_nonce(nonce)
+        n = len(packet)
+        out = bytearray(n + 16)
+        view = memoryview(out)
+        src = memoryview(packet)
+        header.update_into(src[:4], view[:4])
+        poly = Poly1305(main.update(_ZERO64)[:32])
+        main.update_into(src[4:], view[4:])
+        poly.update(view[:n])
+        view[n:] = poly.finalize()
+        return out
+
+
+_Sealer = _PlainSealer | _BlockSealer | _GcmSealer | _ChachaSealer
+
+
+class PacketWriter:
+    """Encodes outgoing payloads into packets for one direction."""
+
+    def __init__(self, rng: Rng) -> None:
+        self._rng = rng
+        self._sealer: _Sealer = _PlainSealer()
+        self._block = 8
+        self._aad = 0
+        self._pool = b""
+        self._pool_pos = 0
+        self._compressor: Compressor | None = None
+        self._pending_compression = False
+        self.sequence = 0
+        self.packets = 0  # packets sealed since the last set_keys (rekey accounting)
+        self.bytes = 0  # wire bytes sealed since the last set_keys
+
+    def set_keys(
+        self,
+        cipher: str,
+        key: bytes,
+        iv: bytes = b"",
+        mac: str | None = None,
+        mac_key: bytes = b"",
+        compression: str = "none",
+    ) -> None:
+        """Install the cipher state that NEWKEYS switches this direction to."""
+        spec = CIPHERS[cipher]
+        self._sealer = _make_sealer(spec, key, iv, mac, mac_key)
+        self._block = self._sealer.block_size
+        self._aad = self._sealer.aad_len
+        self._set_compression(compression)
+        self.packets = 0
+        self.bytes = 0
+
+    def _set_compression(self, name: str) -> None:
+        if name not in COMPRESSIONS:
+            raise ValueError(f"unknown compression {name!r}")
+        self._compressor = None
+        self._pending_compression = False
+        if name != "none":
+            if is_delayed(name):
+                self._pending_compression = True
+            else:
+                self._compressor = Compressor()
+
+    def start_delayed_compression(self) -> None:
+        """Called when user auth succeeds: zlib@openssh.com starts with the next packet."""
+        if self._pending_compression:
+            self._pending_compression = False
+            self._compressor = Compressor()
+
+    @property
+    def compression_active(self) -> bool:
+        return self._compressor is not None
+
+    def reset_sequence(self) -> None:
+        """Strict kex (kex-strict-*-v00@openssh.com): the sequence number restarts at 0."""
+        self.sequence = 0
+
+    def _padding(self, n: int) -> bytes:
+        pos = self._pool_pos
+        if pos + n > len(self._pool):
+            self._pool = self._rng(_PAD_POOL_SIZE)
+            pos = 0
+        self._pool_pos = pos + n
+        return self._pool[pos : pos + n]
+
+    def encode(self, payload: bytes | bytearray | memoryview) -> bytes | bytearray:
+        """Seal one payload into a packet and advance the sequence number."""
+        if self._compressor is not None:
+            payload = self._compressor.compress(payload)  # type: ignore[arg-type]
+        n = len(payload)
+        block = self._block
+        padding = block - (5 - self._aad + n) % block
+        if padding < _MIN_PADDING:
+            padding += block
+        packet = b"".join((_HEADER.pack(n + padding + 1, padding), payload, self._padding(padding)))
+        seq = self.sequence
+        out = self._sealer.seal(seq, packet)
+        self.sequence = (seq + 1) & 0xFFFFFFFF
+        self.packets += 1
+        self.bytes += len(out)
+        return out
+
+
+def _make_sealer(
+    spec: CipherSpec, key: bytes, iv: bytes, mac: str | None, mac_key: bytes
+) -> _Sealer:
+    _check_key(spec, key, iv)
+    if spec.mode == "gcm":
+        return _GcmSealer(key[: spec.key_size], iv[: spec.iv_size])
+    if spec.mode == "chacha":
+        return _ChachaSealer(key[:64])
+    if mac is None or mac not in MACS:
+        raise ValueError(f"cipher {spec.name} needs a MAC, got {mac!r}")
+    return _BlockSealer(spec, key[: spec.key_size], iv[: spec.iv_size], mac, mac_key)
+
+
+def _check_key(spec: CipherSpec, key: bytes, iv: bytes) -> None:
+    if len(key) < spec.key_size or len(iv) < spec.iv_size:
+        raise ValueError(
+            f"{spec.name} needs a {spec.key_size}-byte key and a {spec.iv_size}-byte IV, "
+            f"got {len(key)} and {len(iv)}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Openers: one per inbound mode. ``length(buf, seq)`` returns the declared packet length once
+# enough bytes are there (or None); ``open(buf, seq, length)`` authenticates and returns the
+# plaintext from the padding-length byte on, once ``total(length)`` bytes are buffered.
+
+
+class _PlainOpener:
+    block_size = 8
+    aad_len = 0
+    tag_size = 0
+
+    def length(self, buf: bytearray, seq: int) -> int | None:
+        if len(buf) < 4:
+            return None
+        return int(_U32.unpack_from(buf)[0])
+
+    def open(self, buf: bytearray, seq: int, length: int) -> bytes:
+        return bytes(buf[4 : 4 + length])
+
+
+class _BlockOpener:
+    def __init__(self, spec: CipherSpec, key: bytes, iv: bytes, mac_name: str, mac_key: bytes):
+        mac = MACS[mac_name]
+        self.block_size = spec.block_size
+        self.aad_len = 4 if mac.etm else 0
+        self.tag_size = mac.tag_size
+        self._ctx = block_cipher_context(spec, key, iv, encrypt=False)
+        self._mac = mac.keyed(mac_key[: mac.key_size])
+        self._etm = mac.etm
+        self._first: bytes | None = None  # decrypted first block (encrypt-and-MAC only)
+
+    def length(self, buf: bytearray, seq: int) -> int | None:
+        if self._etm:
+            if len(buf) < 4:
+                return None
+            return int(_U32.unpack_from(buf)[0])
+        if self._first is None:
+            if len(buf) < self.block_size:
+                return None
+            self._first = self._ctx.update(bytes(buf[: self.block_size]))
+        return int(_U32.unpack_from(self._first)[0])
+
+    def open(self, buf: bytearray, seq: int, length: int) -> bytes:
+        view = memoryview(buf)
+        end = 4 + length
+        try:
+            mac = self._mac.copy()
+            mac.update(_U32.pack(seq))
+            if self._etm:
+                mac.update(view[:end])
+                _verify(mac.digest()[: self.tag_size], view[end : end + self.tag_size])
+                return self._ctx.update(view[4:end])
+            first = self._first
+            assert first is not None
+            self._first = None
+            plain = first + self._ctx.update(view[self.block_size : end])
+            mac.update(plain)
+            _verify(mac.digest()[: self.tag_size], view[end : end + self.tag_size])
+            return plain[4:]
+        finally:
+            view.release()
+
+
+def _verify(expected: bytes, got: memoryview) -> None:
+    if not hmac.compare_digest(expected, got):
+        raise IntegrityError("packet MAC check failed")
+
+
+class _GcmOpener:
+    block_size = 16
+    aad_len = 4
+    tag_size = 16
+
+    def __init__(self, key: bytes, iv: bytes) -> None:
+        self._aead = AESGCM(key)
+        self._fixed = iv[:4]
+        self._counter = int.from_bytes(iv[4:12], "big")
+
+    def length(self, buf: bytearray, seq: int) -> int | None:
+        if len(buf) < 4:
+            return None
+        return int(_U32.unpack_from(buf)[0])
+
+    def open(self, buf: bytearray, seq: int, length: int) -> bytes:
+        nonce = self._fixed + _U64.pack(self._counter)
+        view = memoryview(buf)
+        try:
+            plain = self._aead.decrypt(nonce, view[4 : 4 + length + 16], view[:4])
+        except InvalidTag:
+            raise IntegrityError("packet AES-GCM tag check failed") from None
+        finally:
+            view.release()
+        self._counter = (self._counter + 1) & 0xFFFFFFFFFFFFFFFF
+        return plain
+
+
+class _ChachaOpener:
+    block_size = 8
+    aad_len = 4
+    tag_size = 16
+
+    def __init__(self, key: bytes) -> None:
+        self._main, self._header = _chacha_contexts(key)
+
+    def length(self, buf: bytearray, seq: int) -> int | None:
+        if len(buf) < 4:
+            return None
+        header = self._header
+        header.reset_nonce(_ZERO8 + _U64.pack(seq))
+        return int(_U32.unpack(header.update(bytes(buf[:4])))[0])
+
+    def open(self, buf: bytearray, seq: int, length: int) -> bytes:
+        main = self._main
+        main.reset_nonce(_ZERO8 + _U64.pack(seq))
+        poly_key = main.update(_ZERO64)[:32]
+        view = memoryview(buf)
+        end = 4 + length
+        try:
+            Poly1305.verify_tag(poly_key, view[:end], bytes(view[end : end + 16]))
+        except InvalidSignature:
+            raise IntegrityError("packet ChaCha20-Poly1305 tag check failed") from None
+        try:
+            return main.update(view[4:end])
+        finally:
+            view.release()
+
+
+_Opener = _PlainOpener | _BlockOpener | _GcmOpener | _ChachaOpener
+
+
+class PacketReader:
+    """Decodes the incoming byte stream into payloads for one direction.
+
+    Feed bytes with :meth:`feed`, then call :meth:`next_payload` until it returns ``None``. Key
+    changes take effect from the packet after the one that carried NEWKEYS, so the connection
+    pulls one payload at a time and calls :meth:`set_keys` between two pulls.
+    """
+
+    def __init__(self, max_packet_length: int = MAX_PACKET_LENGTH) -> None:
+        self.max_packet_length = max_packet_length
+        self._buf = bytearray()
+        self._opener: _Opener = _PlainOpener()
+        self._length: int | None = None  # declared length of the packet being received
+        self._decompressor: Decompressor | None = None
+        self._pending_compression = False
+        self.sequence = 0
+        self.packets = 0
+        self.bytes = 0
+
+    def set_keys(
+        self,
+        cipher: str,
+        key: bytes,
+        iv: bytes = b"",
+        mac: str | None = None,
+        mac_key: bytes = b"",
+        compression: str = "none",
+    ) -> None:
+        """Install the cipher state for packets after the peer's NEWKEYS."""
+        if self._length is not None:
+            raise PacketError("keys changed in the middle of a packet")
+        spec = CIPHERS[cipher]
+        _check_key(spec, key, iv)
+        opener: _Opener
+        if spec.mode == "gcm":
+            opener = _GcmOpener(key[: spec.key_size], iv[: spec.iv_size])
+        elif spec.mode == "chacha":
+            opener = _ChachaOpener(key[:64])
+        else:
+            if mac is None or mac not in MACS:
+                raise ValueError(f"cipher {spec.name} needs a MAC, got {mac!r}")
+            opener = _BlockOpener(spec, key[: spec.key_size], iv[: spec.iv_size], mac, mac_key)
+        self._opener = opener
+        if compression not in COMPRESSIONS:
+            raise ValueError(f"unknown compression {compression!r}")
+        self._decompressor = None
+        self._pending_compression = is_delayed(compression)
+        if compression != "none" and not self._pending_compression:
+            self._decompressor = Decompressor(MAX_DECOMPRESSED_PAYLOAD)
+        self.packets = 0
+        self.bytes = 0
+
+    def start_delayed_compression(self) -> None:
+        """Called when user auth succeeds: zlib@openssh.com applies from the next packet."""
+        if self._pending_compression:
+            self._pending_compression = False
+            self._decompressor = Decompressor(MAX_DECOMPRESSED_PAYLOAD)
+
+    def reset_sequence(self) -> None:
+        self.sequence = 0
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet decoded."""
+        return len(self._buf)
+
+    def check_eof(self) -> None:
+        """The stream ended: raise if it ended inside a packet."""
+        if self._buf:
+            raise PacketError(
+                f"connection closed in the middle of a packet "
+                f"({len(self._buf)} bytes of it received)"
+            )
+
+    def next_payload(self) -> bytes | None:
+        """The next complete, authenticated payload, or None until more bytes arrive."""
+        opener = self._opener
+        buf = self._buf
+        length = self._length
+        if length is None:
+            length = opener.length(buf, self.sequence)
+            if length is None:
+                return None
+            self._check_length(length)
+            self._length = length
+        total = 4 + length + opener.tag_size
+        if len(buf) < total:
+            return None
+        plain = opener.open(buf, self.sequence, length)
+        del buf[:total]
+        self._length = None
+        self.sequence = (self.sequence + 1) & 0xFFFFFFFF
+        self.packets += 1
+        self.bytes += total
+        padding = plain[0]
+        if padding < _MIN_PADDING or padding > length - 1:
+            raise PacketError(f"invalid padding length {padding} in a {length}-byte packet")
+        payload = plain[1 : length - padding]
+        if self._decompressor is not None:
+            payload = self._decompressor.decompress(payload)
+        return payload
+
+    def _check_length(self, length: int) -> None:
+        opener = self._opener
+        if length > self.max_packet_length:
+            raise PacketError(
+                f"declared packet length {length} exceeds the {self.max_packet_length}-byte limit"
+            )
+        if length < 5 or (4 - opener.aad_len + length) % opener.block_size:
+            raise PacketError(
+                f"declared packet length {length} is not a multiple of the "
+                f"{opener.block_size}-byte cipher block"
+            )
+
+
+__all__ = ["PacketReader", "PacketWriter"]
