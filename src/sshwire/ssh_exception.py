@@ -83,7 +83,7 @@ class PartialAuthentication(AuthenticationException):
 
 
 class UnableToAuthenticate(AuthenticationException):
-    """Every authentication source that was tried has been exhausted."""
+    """Authentication through an auth strategy ran out of sources without succeeding."""
 
 
 class ChannelException(SSHException):

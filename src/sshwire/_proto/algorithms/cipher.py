@@ -12,10 +12,7 @@ from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
-try:  # cryptography >= 43 keeps 3DES in the "decrepit" namespace
-    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-except ImportError:  # pragma: no cover - older cryptography
-    TripleDES = algorithms.TripleDES  # type: ignore[attr-defined,misc]
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 
 Mode = Literal["ctr", "cbc", "gcm", "chacha"]
 
