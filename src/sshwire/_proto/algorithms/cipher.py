@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
-
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 Mode = Literal["ctr", "cbc", "gcm", "chacha"]
 

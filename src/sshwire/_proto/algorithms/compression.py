@@ -41,9 +41,14 @@ class Decompressor:
 
     def decompress(self, data: bytes) -> bytes:
         try:
-            out = self._z.decompress(data, self._limit)
+            # one byte over the limit: zlib may have swallowed all the input and still hold
+            # output back, so an empty unconsumed_tail alone does not prove we got it all
+            out = self._z.decompress(data, self._limit + 1)
         except zlib.error as exc:
             raise CompressionError(f"corrupt compressed payload: {exc}") from None
-        if self._z.unconsumed_tail:
+        if len(out) > self._limit or self._z.unconsumed_tail:
             raise CompressionError(f"compressed payload inflates past the {self._limit}-byte limit")
+        if self._z.eof:
+            # the stream must stay open for the next packet (OpenSSH: Z_STREAM_END is an error)
+            raise CompressionError("compressed payload ended the zlib stream")
         return out

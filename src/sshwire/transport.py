@@ -1,0 +1,813 @@
+"""The threaded shell around the sans-IO core: paramiko's ``Transport``.
+
+Theory of operation
+-------------------
+A :class:`Transport` owns a socket, a :class:`~sshwire._proto.connection.Connection` and one
+reader thread (the Transport *is* that thread, as in paramiko). The reader thread receives,
+feeds the core, flushes what the core wants to send, and dispatches the events. Every other
+call runs in the caller's thread: it takes the write lock, then the core lock, gives the core
+a command, and sends what the core queued before releasing the write lock, so packets leave
+in the order they were sealed.
+
+Locks: ``_write_lock`` (held across ``sendall``) → ``_lock`` (the core lock; never held across
+socket I/O). Waiters block on ``_cond`` (built on ``_lock``) with a deadline; when the
+transport dies, ``_die`` wakes them all and they raise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import util
+from ._proto import constants as c
+from ._proto import events as ev
+from ._proto.algorithms.cipher import CIPHERS, DEFAULT_CIPHERS
+from ._proto.algorithms.compression import COMPRESSING_PREFERENCE, COMPRESSIONS
+from ._proto.algorithms.hostkey import (
+    DEFAULT_HOSTKEY_ALGORITHMS,
+    DEFAULT_PUBKEY_ALGORITHMS,
+    HOSTKEY_ALGORITHMS,
+)
+from ._proto.algorithms.mac import DEFAULT_MACS, MACS
+from ._proto.config import ConnectionConfig
+from ._proto.connection import Connection, Phase
+from ._proto.kex.negotiate import DEFAULT_KEX, KEX_ALGORITHMS
+from .message import Message
+from .ssh_exception import (
+    AuthenticationException,
+    BadAuthenticationType,
+    SSHException,
+)
+
+if TYPE_CHECKING:
+    from .pkey import PKey
+
+_READ_SIZE = 1 << 18
+_POLL_SECONDS = 0.5  # reader wake-up for banner/handshake deadlines and keepalives
+
+InteractiveHandler = Callable[[str, str, list[tuple[str, bool]]], Sequence[str]]
+
+
+_CLIENT_HOSTKEY_ORDER: tuple[str, ...] = tuple(
+    sorted(DEFAULT_HOSTKEY_ALGORITHMS, key=lambda a: a.endswith("-cert-v01@openssh.com"))
+)
+
+
+class SecurityOptions:
+    """The algorithm preferences of one transport, editable before negotiation.
+
+    Each property is a tuple of algorithm names in preference order; assigning one checks
+    that every name is known.
+    """
+
+    __slots__ = ("_transport",)
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def __repr__(self) -> str:
+        return f"<sshwire.SecurityOptions for {self._transport!r}>"
+
+    def _set(self, attr: str, known: Iterable[str], value: Sequence[str]) -> None:
+        if not isinstance(value, tuple | list):
+            raise TypeError("expected a tuple or list of algorithm names")
+        known_set = set(known)
+        unknown = [v for v in value if v not in known_set]
+        if unknown:
+            raise ValueError(f"unknown algorithm(s): {', '.join(unknown)}")
+        setattr(self._transport, attr, tuple(value))
+
+    @property
+    def ciphers(self) -> tuple[str, ...]:
+        return self._transport._preferred_ciphers
+
+    @ciphers.setter
+    def ciphers(self, value: Sequence[str]) -> None:
+        self._set("_preferred_ciphers", CIPHERS, value)
+
+    @property
+    def digests(self) -> tuple[str, ...]:
+        return self._transport._preferred_macs
+
+    @digests.setter
+    def digests(self, value: Sequence[str]) -> None:
+        self._set("_preferred_macs", MACS, value)
+
+    @property
+    def key_types(self) -> tuple[str, ...]:
+        return self._transport._preferred_keys
+
+    @key_types.setter
+    def key_types(self, value: Sequence[str]) -> None:
+        self._set("_preferred_keys", HOSTKEY_ALGORITHMS, value)
+
+    @property
+    def kex(self) -> tuple[str, ...]:
+        return self._transport._preferred_kex
+
+    @kex.setter
+    def kex(self, value: Sequence[str]) -> None:
+        self._set("_preferred_kex", KEX_ALGORITHMS, value)
+
+    @property
+    def compression(self) -> tuple[str, ...]:
+        return self._transport._preferred_compression
+
+    @compression.setter
+    def compression(self, value: Sequence[str]) -> None:
+        self._set("_preferred_compression", COMPRESSIONS, value)
+
+
+def _open_socket(dest: str | tuple[str, int]) -> socket.socket:
+    if isinstance(dest, str):
+        host, _, port_text = dest.rpartition(":")
+        if not host:
+            host, port_text = port_text, "22"
+        dest = (host, int(port_text))
+    sock = socket.create_connection(dest)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class Transport(threading.Thread, util.ClosingContextManager):
+    """An SSH transport over one socket-like object; paramiko's Transport API."""
+
+    _ENCRYPT_INFO = CIPHERS
+
+    def __init__(
+        self,
+        sock: Any,
+        default_window_size: int = 2097152,
+        default_max_packet_size: int = 32768,
+        disabled_algorithms: dict[str, Iterable[str]] | None = None,
+        server_sig_algs: bool = True,
+        strict_kex: bool = True,
+        packetizer_class: Any = None,
+    ) -> None:
+        threading.Thread.__init__(self, daemon=True)
+        self.name = "sshwire.transport"
+        if isinstance(sock, str | tuple):
+            sock = _open_socket(sock)
+        elif isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:  # pragma: no cover - not a TCP socket after all
+                pass
+        self.sock = sock
+        self.default_window_size = default_window_size
+        self.default_max_packet_size = default_max_packet_size
+        self.disabled_algorithms = {k: list(v) for k, v in (disabled_algorithms or {}).items()}
+        self.server_sig_algs = server_sig_algs
+        self.advertise_strict_kex = strict_kex
+        self.packetizer_class = packetizer_class
+        self._preferred_ciphers: tuple[str, ...] = DEFAULT_CIPHERS
+        self._preferred_macs: tuple[str, ...] = DEFAULT_MACS
+        # plain host keys first, so that plain known_hosts entries keep working as with
+        # paramiko; certificate forms follow (see docs/compat.md)
+        self._preferred_keys: tuple[str, ...] = _CLIENT_HOSTKEY_ORDER
+        self._preferred_pubkeys: tuple[str, ...] = DEFAULT_PUBKEY_ALGORITHMS
+        self._preferred_kex: tuple[str, ...] = DEFAULT_KEX
+        self._preferred_compression: tuple[str, ...] = ("none",)
+        self.banner_timeout: float = 15
+        self.handshake_timeout: float = 15
+        self.auth_timeout: float = 30
+        self.channel_timeout: float = 60 * 60
+        self.server_mode = False
+        self.active = False
+        self.initial_kex_done = False
+        self.saved_exception: BaseException | None = None
+        self.local_version = ""
+        self.remote_version = ""
+        self.session_id: bytes | None = None
+        self.host_key: PKey | None = None
+        self.host_key_type: str | None = None
+        self.server_extensions: dict[str, bytes] = {}
+        self.agreed_on_strict_kex = False
+        self.completion_event: threading.Event | None = None
+        self.log_name = "sshwire.transport"
+        self.logger = util.get_logger(self.log_name)
+        self._hexdump = False
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._core: Connection | None = None
+        self._closed = False
+        self._keepalive_interval = 0.0
+        self._last_send = time.monotonic()
+        self._auth_banner: str | None = None
+        self._auth_result: ev.Event | None = None
+        self._service_accepted = False
+        self._global_replies: list[ev.GlobalReplyReceived] = []
+        self._global_wanted = 0  # global requests sent with want_reply
+        self._kex_generation = 0
+        self.authenticated = False
+        self.auth_username: str | None = None
+        self._finalizer = weakref.finalize(self, _close_socket, self.sock)
+
+    # -------------------------------------------------------------------- description
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "unconnected"
+        if self.active and self._core is not None and self._core.negotiated is not None:
+            n = self._core.negotiated
+            state += f"; cipher {n.cipher_cs}"
+        if self.authenticated:
+            state += f" (authenticated as {self.auth_username})"
+        return f"<sshwire.Transport at {id(self):#x} ({state})>"
+
+    def atfork(self) -> None:
+        """In a forked child: drop the socket without telling the peer."""
+        self._closed = True
+        try:
+            self.sock.close()
+        except OSError:  # pragma: no cover
+            pass
+
+    # -------------------------------------------------------------------- preferences
+
+    def _filtered(self, kind: str, names: tuple[str, ...]) -> tuple[str, ...]:
+        disabled = set(self.disabled_algorithms.get(kind, ()))
+        return tuple(n for n in names if n not in disabled)
+
+    @property
+    def preferred_ciphers(self) -> tuple[str, ...]:
+        return self._filtered("ciphers", self._preferred_ciphers)
+
+    @property
+    def preferred_macs(self) -> tuple[str, ...]:
+        return self._filtered("macs", self._preferred_macs)
+
+    @property
+    def preferred_keys(self) -> tuple[str, ...]:
+        return self._filtered("keys", self._preferred_keys)
+
+    @property
+    def preferred_pubkeys(self) -> tuple[str, ...]:
+        return self._filtered("pubkeys", self._preferred_pubkeys)
+
+    @property
+    def preferred_kex(self) -> tuple[str, ...]:
+        return self._filtered("kex", self._preferred_kex)
+
+    @property
+    def preferred_compression(self) -> tuple[str, ...]:
+        return self._filtered("compression", self._preferred_compression)
+
+    def get_security_options(self) -> SecurityOptions:
+        return SecurityOptions(self)
+
+    def use_compression(self, compress: bool = True) -> None:
+        self._preferred_compression = COMPRESSING_PREFERENCE if compress else ("none",)
+
+    def _config(self) -> ConnectionConfig:
+        return ConnectionConfig(
+            kex=self.preferred_kex,
+            host_key=self.preferred_keys,
+            ciphers=self.preferred_ciphers,
+            macs=self.preferred_macs,
+            compression=self.preferred_compression,
+            strict_kex=self.advertise_strict_kex,
+            ext_info=True,
+        )
+
+    # -------------------------------------------------------------------- logging
+
+    def set_log_channel(self, name: str) -> None:
+        self.log_name = name
+        self.logger = util.get_logger(name)
+
+    def get_log_channel(self) -> str:
+        return self.log_name
+
+    def set_hexdump(self, hexdump: bool) -> None:
+        self._hexdump = hexdump
+
+    def get_hexdump(self) -> bool:
+        return self._hexdump
+
+    def _log(self, level: int, msg: str, *args: object) -> None:
+        self.logger.log(level, msg, *args)
+
+    # -------------------------------------------------------------------- starting
+
+    def start_client(
+        self, event: threading.Event | None = None, timeout: float | None = None
+    ) -> None:
+        """Negotiate keys as the client; block until done unless ``event`` is given."""
+        self.active = True
+        self.completion_event = event or threading.Event()
+        self._core = Connection(True, self._config(), rng=os.urandom, clock=time.monotonic)
+        self._core.start()
+        self.local_version = self._core.local_version
+        self.start()
+        if event is not None:
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        done = self.completion_event
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise SSHException("Negotiation timed out.")
+            done.wait(0.1 if remaining is None else min(0.1, remaining))
+            if not self.active:
+                exc = self.get_exception()
+                if exc is not None:
+                    raise exc
+                raise SSHException("Negotiation failed.")
+            if done.is_set():
+                return
+
+    def stop_thread(self) -> None:
+        self.active = False
+        self._wake_all()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(10)
+
+    def close(self) -> None:
+        """Close the transport, its socket and every channel; joins the reader thread."""
+        if self._closed:
+            return
+        if self._core is not None and self.active:
+            try:
+                with self._write_lock:
+                    with self._lock:
+                        self._core.disconnect(c.DISCONNECT_BY_APPLICATION, "")
+                        out = self._core.data_to_send()
+                    if out:
+                        self.sock.sendall(out)
+            except (OSError, SSHException):
+                pass
+        self._closed = True
+        self.active = False
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
+        try:
+            self.sock.close()
+        except OSError:  # pragma: no cover
+            pass
+        self.stop_thread()
+
+    # -------------------------------------------------------------------- status
+
+    def is_active(self) -> bool:
+        return self.active
+
+    def is_authenticated(self) -> bool:
+        return self.active and self.authenticated
+
+    def get_username(self) -> str | None:
+        return self.auth_username
+
+    def get_banner(self) -> bytes | None:
+        return None if self._auth_banner is None else self._auth_banner.encode()
+
+    def get_exception(self) -> BaseException | None:
+        with self._lock:
+            exc, self.saved_exception = self.saved_exception, None
+        return exc
+
+    def getpeername(self) -> Any:
+        gp = getattr(self.sock, "getpeername", None)
+        if gp is None:
+            return ("unknown", 0)
+        return gp()
+
+    def get_remote_server_key(self) -> PKey:
+        if not self.active or self.host_key is None:
+            raise SSHException("No existing session")
+        return self.host_key
+
+    # -------------------------------------------------------------------- plumbing
+
+    def _command(self, fn: Callable[[Connection], object]) -> object:
+        """Run a core command in this thread and send what it queued (write → core lock)."""
+        with self._write_lock:
+            with self._lock:
+                core = self._require_core()
+                result = fn(core)
+                out = core.data_to_send()
+            if out:
+                self._sendall(out)
+        return result
+
+    def _require_core(self) -> Connection:
+        if self._core is None or not self.active:
+            raise SSHException("SSH session not active")
+        return self._core
+
+    def _sendall(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            self._die(SSHException(f"socket error while sending: {exc}"))
+            raise SSHException(f"socket error while sending: {exc}") from exc
+        self._last_send = time.monotonic()
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
+        """Wait on the core condition until ``predicate`` holds; raise if the transport dies."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                if not self.active:
+                    exc = self.saved_exception
+                    raise SSHException(f"transport closed while waiting for {what}") from exc
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise SSHException(f"timed out waiting for {what}")
+                self._cond.wait(remaining)
+
+    def _wake_all(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+        if self.completion_event is not None:
+            self.completion_event.set()
+
+    def _die(self, exc: BaseException | None) -> None:
+        with self._lock:
+            if exc is not None and self.saved_exception is None:
+                self.saved_exception = exc
+            self.active = False
+        self._wake_all()
+
+    # -------------------------------------------------------------------- reader thread
+
+    def run(self) -> None:
+        """The reader loop: receive, feed the core, flush, dispatch events."""
+        started = time.monotonic()
+        try:
+            settimeout = getattr(self.sock, "settimeout", None)
+            if settimeout is not None:
+                settimeout(_POLL_SECONDS)
+            self._flush()
+            while self.active:
+                try:
+                    data = self.sock.recv(_READ_SIZE)
+                except TimeoutError:
+                    self._on_idle(started)
+                    continue
+                except OSError as exc:
+                    if not self.active:
+                        break
+                    raise SSHException(f"socket error while receiving: {exc}") from exc
+                self._feed(data)
+                if not data:
+                    break
+        except BaseException as exc:  # the reader thread must end cleanly on anything
+            if self.active:
+                self._log(logging.ERROR, "transport error: %s", exc)
+            self._die(exc if isinstance(exc, Exception) else None)
+        else:
+            self._die(None)
+        finally:
+            try:
+                self.sock.close()
+            except OSError:  # pragma: no cover
+                pass
+
+    def _flush(self) -> None:
+        with self._write_lock:
+            with self._lock:
+                out = self._require_core().data_to_send()
+            if out:
+                self._sendall(out)
+
+    def _on_idle(self, started: float) -> None:
+        core = self._core
+        assert core is not None
+        now = time.monotonic()
+        if core.phase is Phase.VERSION and now - started > self.banner_timeout:
+            raise SSHException("Error reading SSH protocol banner: no banner before the timeout")
+        if (
+            not self.initial_kex_done
+            and now - started > self.banner_timeout + self.handshake_timeout
+        ):
+            raise SSHException("Negotiation timed out (handshake_timeout)")
+        if self._keepalive_interval and now - self._last_send >= self._keepalive_interval:
+            self._command(lambda core: core.global_request("keepalive@lag.net", False))
+
+    def _feed(self, data: bytes) -> None:
+        core = self._core
+        assert core is not None
+        with self._write_lock:
+            with self._lock:
+                try:
+                    events = core.receive_data(data)
+                finally:
+                    out = core.data_to_send()
+            if out:
+                self._sendall(out)
+        for event in events:
+            self._handle(event)
+
+    def _handle(self, event: ev.Event) -> None:
+        core = self._core
+        assert core is not None
+        if isinstance(event, ev.VersionReceived):
+            self.remote_version = event.version
+            self._log(logging.DEBUG, "remote version %s", event.version)
+        elif isinstance(event, ev.KexCompleted):
+            self._on_kex_completed(event, core)
+        elif isinstance(event, ev.ExtInfoReceived):
+            with self._cond:
+                self.server_extensions.update(event.extensions)
+        elif isinstance(event, ev.ServiceAccepted):
+            with self._cond:
+                self._service_accepted = True
+                self._cond.notify_all()
+        elif isinstance(event, ev.AuthBanner):
+            self._auth_banner = event.message
+        elif isinstance(
+            event,
+            ev.AuthSucceeded
+            | ev.AuthFailed
+            | ev.AuthPkOk
+            | ev.AuthInfoRequest
+            | ev.AuthPasswordChangeRequired,
+        ):
+            with self._cond:
+                if isinstance(event, ev.AuthSucceeded):
+                    self.authenticated = True
+                self._auth_result = event
+                self._cond.notify_all()
+        elif isinstance(event, ev.GlobalReplyReceived):
+            with self._cond:
+                self._global_replies.append(event)
+                self._cond.notify_all()
+        elif isinstance(event, ev.UnimplementedReceived):
+            # a peer that does not know GLOBAL_REQUEST (sshd before auth) answers with
+            # UNIMPLEMENTED: count it as a failed reply so the caller does not wait forever
+            with self._cond:
+                if self._global_wanted > len(self._global_replies):
+                    self._global_replies.append(ev.GlobalReplyReceived(False, b""))
+                    self._cond.notify_all()
+        elif isinstance(event, ev.GlobalRequestReceived):
+            if event.want_reply:
+                self._command(lambda core: core.global_reply(False))
+        elif isinstance(event, ev.PeerDisconnected):
+            self._log(logging.INFO, "disconnected by peer: %s", event.description)
+            self._die(SSHException(f"disconnected by the server: {event.description}"))
+        elif isinstance(event, ev.ConnectionLost):
+            self._die(SSHException("connection closed by the server"))
+        elif isinstance(event, ev.DebugReceived):
+            self._log(logging.DEBUG, "peer debug message: %s", event.message)
+
+    def _on_kex_completed(self, event: ev.KexCompleted, core: Connection) -> None:
+        n = event.negotiated
+        key = _pkey_from_blob(event.host_key)
+        with self._cond:
+            self.host_key = key
+            self.host_key_type = n.host_key
+            self.session_id = core.session_id
+            self.agreed_on_strict_kex = core.strict_kex
+            self.initial_kex_done = True
+            self._kex_generation += 1
+            self._cond.notify_all()
+        self._log(
+            logging.DEBUG,
+            "kex done: %s, host key %s, ciphers %s/%s, macs %s/%s",
+            n.kex,
+            n.host_key,
+            n.cipher_cs,
+            n.cipher_sc,
+            n.mac_cs,
+            n.mac_sc,
+        )
+        if self.completion_event is not None:
+            self.completion_event.set()
+
+    # -------------------------------------------------------------------- transport commands
+
+    def send_ignore(self, byte_count: int | None = None) -> None:
+        if byte_count is None:
+            byte_count = 10 + os.urandom(1)[0] % 32
+        data = os.urandom(byte_count)
+        self._command(lambda core: core.send_ignore(data))
+
+    def renegotiate_keys(self) -> None:
+        """Start a new key exchange and wait until it is done."""
+        with self._lock:
+            generation = self._kex_generation
+        self._command(lambda core: core.start_rekey())
+        self._wait(lambda: self._kex_generation > generation, self.handshake_timeout, "rekey")
+
+    def set_keepalive(self, interval: int) -> None:
+        self._keepalive_interval = float(interval)
+
+    def global_request(
+        self, kind: str, data: Iterable[Any] | None = None, wait: bool = True
+    ) -> Message | None:
+        extra = Message()
+        if data is not None:
+            extra.add(*data)
+        with self._lock:
+            start = self._global_wanted
+            if wait:
+                self._global_wanted += 1
+        self._command(lambda core: core.global_request(kind, wait, extra.asbytes()))
+        if not wait:
+            return None
+        self._wait(lambda: len(self._global_replies) > start, None, "a global request reply")
+        reply = self._global_replies[start]
+        return Message(reply.data) if reply.success else None
+
+    # -------------------------------------------------------------------- client auth
+
+    def connect(
+        self,
+        hostkey: PKey | None = None,
+        username: str = "",
+        password: str | None = None,
+        pkey: PKey | None = None,
+    ) -> None:
+        """Negotiate, check the host key against ``hostkey`` and authenticate."""
+        if hostkey is not None:
+            self._preferred_keys = (
+                tuple(a for a in self._preferred_keys if _key_type_for_alg(a) == hostkey.get_name())
+                or self._preferred_keys
+            )
+        self.start_client(timeout=self.handshake_timeout + self.banner_timeout)
+        if hostkey is not None:
+            key = self.get_remote_server_key()
+            if key.get_name() != hostkey.get_name() or key.asbytes() != hostkey.asbytes():
+                self._log(logging.DEBUG, "host key mismatch")
+                raise SSHException("Bad host key from server")
+        if pkey is not None or password is not None:
+            if password is not None:
+                self.auth_password(username, password)
+            if pkey is not None:
+                self.auth_publickey(username, pkey)
+
+    def _ensure_userauth_service(self) -> None:
+        if self._service_accepted:
+            return
+        if not self.initial_kex_done:
+            raise SSHException("No existing session")
+        self._command(lambda core: core.request_service("ssh-userauth"))
+        self._wait(lambda: self._service_accepted, self.auth_timeout, "the ssh-userauth service")
+
+    def _auth(self, send: Callable[[Connection], object]) -> ev.Event:
+        self._ensure_userauth_service()
+        with self._lock:
+            self._auth_result = None
+        self._command(send)
+        self._wait(lambda: self._auth_result is not None, self.auth_timeout, "authentication")
+        with self._lock:
+            result, self._auth_result = self._auth_result, None
+        assert result is not None
+        return result
+
+    def _auth_outcome(self, method: str, result: ev.Event, username: str) -> list[str]:
+        if isinstance(result, ev.AuthSucceeded):
+            self.auth_username = username
+            self._log(logging.INFO, "Authentication (%s) successful!", method)
+            return []
+        if isinstance(result, ev.AuthFailed):
+            if result.partial:
+                self._log(logging.INFO, "Authentication (%s) partially successful", method)
+                return list(result.methods)
+            if method not in result.methods:
+                raise BadAuthenticationType("Bad authentication type", list(result.methods))
+            raise AuthenticationException("Authentication failed.")
+        raise AuthenticationException(f"unexpected reply to {method} authentication")
+
+    def auth_none(self, username: str) -> list[str]:
+        result = self._auth(lambda core: core.auth_none(username))
+        return self._auth_outcome("none", result, username)
+
+    def auth_password(
+        self,
+        username: str,
+        password: str,
+        event: threading.Event | None = None,
+        fallback: bool = True,
+    ) -> list[str]:
+        try:
+            result = self._auth(lambda core: core.auth_password(username, password))
+            if isinstance(result, ev.AuthPasswordChangeRequired):
+                raise AuthenticationException("the server requires a password change")
+            outcome = self._auth_outcome("password", result, username)
+        except BadAuthenticationType as exc:
+            if not fallback or "keyboard-interactive" not in exc.allowed_types:
+                raise
+            try:
+                return self.auth_interactive(username, _password_handler(password))
+            except SSHException:
+                raise exc from None
+        finally:
+            if event is not None:
+                event.set()
+        return outcome
+
+    def _pubkey_algorithm(self, key: PKey) -> str:
+        """Which signature algorithm to use for ``key`` with this server."""
+        from ._proto.algorithms.hostkey import algorithms_for_key_type
+
+        key_type = key.public_blob.key_type if getattr(key, "public_blob", None) else key.get_name()
+        candidates = [
+            a for a in algorithms_for_key_type(key_type) if a in self.preferred_pubkeys
+        ] or list(algorithms_for_key_type(key_type))
+        sig_algs_raw = self.server_extensions.get("server-sig-algs")
+        if sig_algs_raw is not None:
+            server_algs = set(sig_algs_raw.decode("ascii", "replace").split(","))
+            for alg in candidates:
+                if alg in server_algs or _plain(alg) in server_algs:
+                    return alg
+            return candidates[0]
+        # no server-sig-algs: SHA-1 RSA only if enabled (as OpenSSH), else our first choice
+        sha1 = [a for a in candidates if a.startswith("ssh-rsa")]
+        if sha1 and sha1[0] in self.preferred_pubkeys:
+            return sha1[0]
+        return candidates[0]
+
+    def auth_publickey(
+        self, username: str, key: PKey, event: threading.Event | None = None
+    ) -> list[str]:
+        try:
+            algorithm = self._pubkey_algorithm(key)
+            blob = key.public_blob.key_blob if getattr(key, "public_blob", None) else key.asbytes()
+
+            def send(core: Connection) -> None:
+                data = core.publickey_signed_data(username, algorithm, blob)
+                sig = key.sign_ssh_data(data, _plain(algorithm))
+                core.auth_publickey(username, algorithm, blob, util.asbytes(sig))
+
+            result = self._auth(send)
+            return self._auth_outcome("publickey", result, username)
+        finally:
+            if event is not None:
+                event.set()
+
+    def auth_interactive(
+        self, username: str, handler: InteractiveHandler, submethods: str = ""
+    ) -> list[str]:
+        result = self._auth(lambda core: core.auth_keyboard_interactive(username, submethods))
+        for _ in range(64):  # each round answers one INFO_REQUEST
+            if not isinstance(result, ev.AuthInfoRequest):
+                break
+            answers = list(handler(result.name, result.instruction, result.prompts))
+            result = self._auth(lambda core, a=answers: core.auth_info_response(a))  # type: ignore[misc]
+        return self._auth_outcome("keyboard-interactive", result, username)
+
+    def auth_interactive_dumb(
+        self, username: str, handler: InteractiveHandler | None = None, submethods: str = ""
+    ) -> list[str]:
+        if handler is None:
+
+            def handler(
+                title: str, instructions: str, prompts: list[tuple[str, bool]]
+            ) -> list[str]:
+                if title:
+                    print(title.strip())
+                if instructions:
+                    print(instructions.strip())
+                return [input(prompt.strip() + " ") for prompt, _ in prompts]
+
+        return self.auth_interactive(username, handler, submethods)
+
+
+def _password_handler(password: str) -> InteractiveHandler:
+    def handler(title: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[str]:
+        return [password] * len(prompts)
+
+    return handler
+
+
+def _plain(algorithm: str) -> str:
+    """The signature algorithm behind a certificate algorithm name."""
+    return algorithm.replace("-cert-v01@openssh.com", "")
+
+
+def _key_type_for_alg(algorithm: str) -> str:
+    if algorithm.startswith("rsa-sha2-"):
+        return "ssh-rsa" + ("-cert-v01@openssh.com" if algorithm.endswith("@openssh.com") else "")
+    return algorithm
+
+
+def _pkey_from_blob(blob: bytes) -> PKey:
+    """A PKey for a host key blob; for a certificate, the plain key with the cert loaded."""
+    from ._proto.algorithms.hostkey import PublicKey
+    from .pkey import PKey, PublicBlob
+
+    public = PublicKey.from_blob(blob)
+    if public.cert is None:
+        return PKey.from_type_string(public.key_type, blob)
+    plain = public.plain()
+    key = PKey.from_type_string(plain.key_type, plain.blob)
+    key.load_certificate(PublicBlob(public.key_type, blob))
+    return key
+
+
+def _close_socket(sock: Any) -> None:
+    try:
+        sock.close()
+    except Exception:  # pragma: no cover - best effort in a finalizer
+        pass
