@@ -300,9 +300,7 @@ class AuthStrategy:
                 result: Any = source.authenticate(transport)
             except Exception as exc:
                 result = exc
-                self.log.info(
-                    f"Authentication via {source} failed with {exc.__class__.__name__}"
-                )
+                self.log.info(f"Authentication via {source} failed with {exc.__class__.__name__}")
             else:
                 succeeded = True
             attempts.append(SourceResult(source, result))

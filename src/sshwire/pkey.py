@@ -167,10 +167,11 @@ def _decode_private_key(
     body = [ln.strip() for ln in text[start + 1 : stop]]
     armored = "\n".join([f"-----BEGIN {match.group(1)}PRIVATE KEY-----", *body])
     armored += f"\n-----END {match.group(1)}PRIVATE KEY-----\n"
+    pem = armored.encode("ascii", "replace")  # a stray non-ASCII byte just fails to parse
     secret = _password_bytes(password)
 
     if label == "OPENSSH":
-        key = _load_openssh(body, armored.encode("ascii"), secret, rules)
+        key = _load_openssh(body, pem, secret, rules)
     else:
         pkcs8 = label in _PKCS8_LABELS
         encrypted = label == "ENCRYPTED" if pkcs8 else _pem_encrypted(body)
@@ -179,9 +180,7 @@ def _decode_private_key(
         if encrypted and not secret:
             raise SSHException(_BAD_PEM_PASSWORD)
         try:
-            key = serialization.load_pem_private_key(
-                armored.encode("ascii"), secret if encrypted else None
-            )
+            key = serialization.load_pem_private_key(pem, secret if encrypted else None)
         except UnsupportedAlgorithm:
             raise SSHException("Unsupported private key cipher or algorithm") from None
         except (ValueError, TypeError) as exc:
@@ -350,6 +349,7 @@ class PKey:
         return b"" if self._pub is None else self._pub.plain_blob
 
     def __bytes__(self) -> bytes:
+        """The same as :meth:`asbytes`."""
         return self.asbytes()
 
     @property
@@ -359,9 +359,11 @@ class PKey:
         return (self.get_name(), self._pub.plain_blob)
 
     def __eq__(self, other: object) -> bool:
+        """Keys are equal when they have the same type and public key."""
         return isinstance(other, PKey) and self._fields == other._fields
 
     def __hash__(self) -> int:
+        """A hash of the key type and public key, consistent with ``==``."""
         return hash(self._fields)
 
     def get_name(self) -> str:
@@ -413,7 +415,10 @@ class PKey:
     def _sign(self, algorithm: str, data: bytes) -> Message:
         if self._priv is None:
             raise SSHException("this key cannot sign: it has no private part")
-        return Message(self._priv.sign(algorithm, data))
+        # Written, not parsed: the cursor ends up after the signature, as in paramiko.
+        msg = Message()
+        msg.add_bytes(self._priv.sign(algorithm, data))
+        return msg
 
     def _verify(self, data: bytes, msg: Any, accept: Callable[[str], str | None]) -> bool:
         """Read ``string algorithm, string signature`` from *msg*; check it with the core.
@@ -642,7 +647,7 @@ class PublicBlob:
         if len(fields) < 2:
             raise ValueError(f"Not enough fields for public blob: {fields}")
         key_type = fields[0]
-        key_blob = base64.decodebytes(fields[1].encode("ascii"))
+        key_blob = base64.decodebytes(fields[1].encode("utf-8"))
         comment = fields[2].strip() if len(fields) > 2 else None
         blob_type = Message(key_blob).get_text()
         if blob_type != key_type:

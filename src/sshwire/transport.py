@@ -39,10 +39,12 @@ from ._proto.algorithms.mac import DEFAULT_MACS, MACS
 from ._proto.config import ConnectionConfig
 from ._proto.connection import Connection, Phase
 from ._proto.kex.negotiate import DEFAULT_KEX, KEX_ALGORITHMS
+from .channel import Channel
 from .message import Message
 from .ssh_exception import (
     AuthenticationException,
     BadAuthenticationType,
+    ChannelException,
     SSHException,
 )
 
@@ -209,6 +211,12 @@ class Transport(threading.Thread, util.ClosingContextManager):
         self._kex_generation = 0
         self.authenticated = False
         self.auth_username: str | None = None
+        self._channels: dict[int, Channel] = {}
+        self._open_results: dict[int, tuple[bool, int, str]] = {}
+        self._accept_queue: list[Channel] = []
+        self._tcp_handler: Callable[..., Any] | None = None
+        self._x11_handler: Callable[..., Any] | None = None
+        self._agent_handler: Callable[..., Any] | None = None
         self._finalizer = weakref.finalize(self, _close_socket, self.sock)
 
     # -------------------------------------------------------------------- description
@@ -436,6 +444,10 @@ class Transport(threading.Thread, util.ClosingContextManager):
             if exc is not None and self.saved_exception is None:
                 self.saved_exception = exc
             self.active = False
+            channels = list(self._channels.values())
+            self._channels.clear()
+            for chan in channels:
+                chan._on_transport_closed()
         self._wake_all()
 
     # -------------------------------------------------------------------- reader thread
@@ -455,7 +467,7 @@ class Transport(threading.Thread, util.ClosingContextManager):
                     self._on_idle(started)
                     continue
                 except OSError as exc:
-                    if not self.active:
+                    if not self.is_active():
                         break
                     raise SSHException(f"socket error while receiving: {exc}") from exc
                 self._feed(data)
@@ -497,16 +509,71 @@ class Transport(threading.Thread, util.ClosingContextManager):
     def _feed(self, data: bytes) -> None:
         core = self._core
         assert core is not None
-        with self._write_lock:
-            with self._lock:
-                try:
-                    events = core.receive_data(data)
-                finally:
-                    out = core.data_to_send()
-            if out:
-                self._sendall(out)
-        for event in events:
+        later: list[ev.Event] = []
+        with self._lock:
+            try:
+                events = core.receive_data(data)
+            except BaseException:
+                self._flush_quietly()
+                raise
+            for event in events:
+                if not self._channel_event_locked(event):
+                    later.append(event)
+        self._flush()
+        for event in later:
             self._handle(event)
+
+    def _flush_quietly(self) -> None:
+        """Send what the core queued (a DISCONNECT) while giving up; never raises."""
+        core = self._core
+        try:
+            if core is not None:
+                out = core.data_to_send()
+                if out:
+                    self.sock.sendall(out)
+        except (OSError, SSHException):
+            pass
+
+    def _channel_event_locked(self, event: ev.Event) -> bool:
+        """Apply a channel event under the core lock; False if it is not one."""
+        if isinstance(event, ev.ChannelData):
+            chan = self._channels.get(event.channel)
+            if chan is not None:
+                chan._on_data(event.data, event.ext)
+            elif self._core is not None:
+                self._core.channels.consumed(event.channel, len(event.data))
+        elif isinstance(event, ev.ChannelWindowAdjusted):
+            chan = self._channels.get(event.channel)
+            if chan is not None:
+                chan._on_window(event.window)
+        elif isinstance(event, ev.ChannelEof):
+            chan = self._channels.get(event.channel)
+            if chan is not None:
+                chan._on_eof()
+        elif isinstance(event, ev.ChannelClosed):
+            chan = self._channels.pop(event.channel, None)
+            if chan is not None:
+                chan._on_remote_close()
+        elif isinstance(event, ev.ChannelRequestReply):
+            chan = self._channels.get(event.channel)
+            if chan is not None:
+                chan._on_reply(event.name, event.success)
+        elif isinstance(event, ev.ChannelRequestReceived):
+            # applied in order with the data and CLOSE around it; the reply is only sealed
+            # here (the flush after the batch sends it)
+            chan = self._channels.get(event.channel)
+            ok = None if chan is None else chan._on_request(event.name, event.data)
+            if event.want_reply and self._core is not None:
+                self._core.channels.reply(event.channel, bool(ok))
+        elif isinstance(event, ev.ChannelOpenConfirmed | ev.ChannelOpenFailed):
+            if isinstance(event, ev.ChannelOpenConfirmed):
+                self._open_results[event.channel] = (True, 0, "")
+            else:
+                self._open_results[event.channel] = (False, event.reason, event.description)
+            self._cond.notify_all()
+        else:
+            return False
+        return True
 
     def _handle(self, event: ev.Event) -> None:
         core = self._core
@@ -552,6 +619,8 @@ class Transport(threading.Thread, util.ClosingContextManager):
         elif isinstance(event, ev.GlobalRequestReceived):
             if event.want_reply:
                 self._command(lambda core: core.global_reply(False))
+        elif isinstance(event, ev.ChannelOpenRequested):
+            self._on_channel_open_request(event)
         elif isinstance(event, ev.PeerDisconnected):
             self._log(logging.INFO, "disconnected by peer: %s", event.description)
             self._die(SSHException(f"disconnected by the server: {event.description}"))
@@ -660,9 +729,13 @@ class Transport(threading.Thread, util.ClosingContextManager):
             self._auth_result = None
         self._command(send)
         self._wait(lambda: self._auth_result is not None, self.auth_timeout, "authentication")
+        return self._take_auth_result()
+
+    def _take_auth_result(self) -> ev.Event:
         with self._lock:
             result, self._auth_result = self._auth_result, None
-        assert result is not None
+        if result is None:  # pragma: no cover - _wait guarantees one
+            raise AuthenticationException("no authentication result")
         return result
 
     def _auth_outcome(self, method: str, result: ev.Event, username: str) -> list[str]:
@@ -711,7 +784,8 @@ class Transport(threading.Thread, util.ClosingContextManager):
         """Which signature algorithm to use for ``key`` with this server."""
         from ._proto.algorithms.hostkey import algorithms_for_key_type
 
-        key_type = key.public_blob.key_type if getattr(key, "public_blob", None) else key.get_name()
+        blob = getattr(key, "public_blob", None)
+        key_type = blob.key_type if blob is not None else key.get_name()
         candidates = [
             a for a in algorithms_for_key_type(key_type) if a in self.preferred_pubkeys
         ] or list(algorithms_for_key_type(key_type))
@@ -733,7 +807,8 @@ class Transport(threading.Thread, util.ClosingContextManager):
     ) -> list[str]:
         try:
             algorithm = self._pubkey_algorithm(key)
-            blob = key.public_blob.key_blob if getattr(key, "public_blob", None) else key.asbytes()
+            cert = getattr(key, "public_blob", None)
+            blob = cert.key_blob if cert is not None else key.asbytes()
 
             def send(core: Connection) -> None:
                 data = core.publickey_signed_data(username, algorithm, blob)
@@ -772,6 +847,183 @@ class Transport(threading.Thread, util.ClosingContextManager):
                 return [input(prompt.strip() + " ") for prompt, _ in prompts]
 
         return self.auth_interactive(username, handler, submethods)
+
+    # -------------------------------------------------------------------- channels
+
+    def open_session(
+        self,
+        window_size: int | None = None,
+        max_packet_size: int | None = None,
+        timeout: float | None = None,
+    ) -> Channel:
+        return self.open_channel(
+            "session", window_size=window_size, max_packet_size=max_packet_size, timeout=timeout
+        )
+
+    def open_x11_channel(self, src_addr: tuple[str, int] | None = None) -> Channel:
+        return self.open_channel("x11", src_addr=src_addr)
+
+    def open_forward_agent_channel(self) -> Channel:
+        return self.open_channel("auth-agent@openssh.com")
+
+    def open_forwarded_tcpip_channel(
+        self, src_addr: tuple[str, int], dest_addr: tuple[str, int]
+    ) -> Channel:
+        return self.open_channel("forwarded-tcpip", dest_addr, src_addr)
+
+    def open_channel(
+        self,
+        kind: str,
+        dest_addr: tuple[str, int] | None = None,
+        src_addr: tuple[str, int] | None = None,
+        window_size: int | None = None,
+        max_packet_size: int | None = None,
+        timeout: float | None = None,
+    ) -> Channel:
+        """Open a channel of ``kind`` and wait for the peer's answer (RFC 4254 §5.1)."""
+        if not self.active:
+            raise SSHException("SSH session not active")
+        window = window_size or self.default_window_size
+        max_packet = max_packet_size or self.default_max_packet_size
+        extra = b""
+        if kind in ("forwarded-tcpip", "direct-tcpip"):
+            if dest_addr is None or src_addr is None:
+                raise SSHException(f"{kind} needs dest_addr and src_addr")
+            extra = _addr(dest_addr) + _addr(src_addr)
+        elif kind == "x11":
+            extra = _addr(src_addr or ("", 0))
+        chan: Channel | None = None
+
+        def do_open(core: Connection) -> int:
+            nonlocal chan
+            local_id = core.channels.open(kind, window, max_packet, extra)
+            chan = Channel(local_id)
+            chan.kind = kind
+            chan._attach(self, window, max_packet)
+            self._channels[local_id] = chan
+            return local_id
+
+        local_id = int(self._command(do_open))  # type: ignore[call-overload]
+        assert chan is not None
+        wait = self.channel_timeout if timeout is None else timeout
+        try:
+            self._wait(lambda: local_id in self._open_results, wait, "the channel to open")
+        except SSHException as exc:
+            with self._lock:
+                self._channels.pop(local_id, None)
+            if "timed out" in str(exc):
+                raise SSHException("Timeout opening channel.") from None
+            raise SSHException("Unable to open channel.") from exc
+        with self._lock:
+            ok, reason, description = self._open_results.pop(local_id)
+            if not ok:
+                self._channels.pop(local_id, None)
+                raise ChannelException(reason, description)
+            state = self._require_core().channels.channels[local_id]
+            chan.remote_chanid = state.remote_id
+            chan.out_window_size = state.remote_window
+            chan.out_max_packet_size = state.remote_max_packet
+            chan.active = True
+        return chan
+
+    def accept(self, timeout: float | None = None) -> Channel | None:
+        """The next channel the peer opened towards us, or None after ``timeout``."""
+        try:
+            self._wait(lambda: bool(self._accept_queue), timeout, "a channel")
+        except SSHException:
+            return None
+        with self._lock:
+            return self._accept_queue.pop(0)
+
+    def request_port_forward(
+        self, address: str, port: int, handler: Callable[..., Any] | None = None
+    ) -> int:
+        """Ask the server to listen on ``address:port`` and forward connections to us."""
+        if not self.active:
+            raise SSHException("SSH session not active")
+        response = self.global_request("tcpip-forward", (address, port), wait=True)
+        if response is None:
+            raise SSHException("TCP forwarding request denied")
+        if port == 0:
+            port = response.get_int()
+        if handler is None:
+
+            def default_handler(
+                channel: Channel, src_addr: tuple[str, int], dest_addr: tuple[str, int]
+            ) -> None:
+                with self._cond:
+                    self._accept_queue.append(channel)
+                    self._cond.notify_all()
+
+            handler = default_handler
+        self._tcp_handler = handler
+        return port
+
+    def cancel_port_forward(self, address: str, port: int) -> None:
+        if not self.active:
+            return
+        self._tcp_handler = None
+        self.global_request("cancel-tcpip-forward", (address, port), wait=True)
+
+    def _set_x11_handler(self, handler: Callable[..., Any] | None) -> None:
+        self._x11_handler = handler
+
+    def _set_forward_agent_handler(self, handler: Callable[..., Any] | None) -> None:
+        self._agent_handler = handler
+
+    def _on_channel_open_request(self, event: ev.ChannelOpenRequested) -> None:
+        from ._proto import wire
+
+        r = wire.Reader(event.data)
+        kind = event.kind
+        handler: Callable[..., Any] | None = None
+        args: tuple[Any, ...] = ()
+        if kind == "forwarded-tcpip" and self._tcp_handler is not None:
+            dest = (r.text(), r.uint32())
+            origin = (r.text(), r.uint32())
+            handler, args = self._tcp_handler, (origin, dest)
+        elif kind == "x11":
+            origin = (r.text(), r.uint32())
+            handler, args = self._x11_handler, (origin,)
+            if handler is None:
+                handler = self._queue_channel_handler
+        elif kind == "auth-agent@openssh.com" and self._agent_handler is not None:
+            handler = self._agent_handler
+        if handler is None:
+            self._command(
+                lambda core: core.channels.reject(
+                    event.channel, c.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED, "not accepted"
+                )
+            )
+            return
+        window, max_packet = self.default_window_size, self.default_max_packet_size
+        chan = Channel(event.channel)
+        chan.kind = kind
+        chan._attach(self, window, max_packet)
+        chan.remote_chanid = 0
+        chan.out_window_size = event.window
+        chan.out_max_packet_size = event.max_packet
+        chan.origin_addr = args[0] if args else None
+
+        def do_accept(core: Connection) -> None:
+            core.channels.accept(event.channel, window, max_packet)
+            chan.remote_chanid = core.channels.channels[event.channel].remote_id
+            chan.active = True
+            self._channels[event.channel] = chan
+
+        self._command(do_accept)
+        handler(chan, *args)
+
+    def _queue_channel_handler(self, channel: Channel, *args: Any) -> None:
+        with self._cond:
+            self._accept_queue.append(channel)
+            self._cond.notify_all()
+
+
+def _addr(addr: tuple[str, int]) -> bytes:
+    from ._proto import wire
+
+    return wire.string(addr[0]) + wire.uint32(addr[1])
 
 
 def _password_handler(password: str) -> InteractiveHandler:

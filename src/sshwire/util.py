@@ -13,6 +13,11 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+if TYPE_CHECKING:
+    from os import PathLike
+
+    from .hostkeys import HostKeys
+
 __all__ = [
     "DEBUG",
     "ClosingContextManager",
@@ -26,6 +31,7 @@ __all__ = [
     "get_logger",
     "get_thread_id",
     "inflate_long",
+    "load_host_keys",
     "log_to_file",
     "safe_string",
     "u",
@@ -244,3 +250,18 @@ class ClosingContextManager:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Known hosts
+
+
+def load_host_keys(filename: str | PathLike[str]) -> HostKeys:
+    """Read the known-hosts file *filename* into a :class:`~sshwire.hostkeys.HostKeys`.
+
+    The result maps each host name to its ``key type -> key`` mapping. Same as
+    ``HostKeys(filename)``.
+    """
+    from .hostkeys import HostKeys  # here, not at the top: hostkeys imports this module
+
+    return HostKeys(filename)

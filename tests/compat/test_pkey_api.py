@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import base64
 import inspect
 import io
 from collections.abc import Callable
@@ -24,6 +25,8 @@ import paramiko.rsakey
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sshwire.ecdsakey
 import sshwire.ed25519key
@@ -478,3 +481,78 @@ def test_rsa_generate_and_key_argument() -> None:
     assert public == key and not public.can_sign() and public.private_key is None
     theirs = paramiko.RSAKey(key=key.private_key)
     assert theirs.asbytes() == key.asbytes()
+
+
+def test_signature_message_cursor_is_at_the_end(key_files: dict[str, Path]) -> None:
+    for file_id in (f"{k}-openssh" for k in KEYS):
+        ours_cls, theirs_cls = _classes(file_id)
+        ours = ours_cls.from_private_key_file(str(key_files[file_id])).sign_ssh_data(b"x")
+        theirs = theirs_cls.from_private_key_file(str(key_files[file_id])).sign_ssh_data(b"x")
+        assert ours.get_remainder() == theirs.get_remainder() == b""
+        assert len(ours.get_so_far()) == len(ours.asbytes())
+
+
+def test_public_only_keys_cannot_write_or_sign(key_files: dict[str, Path]) -> None:
+    for file_id in (f"{k}-openssh" for k in KEYS):
+        ours_cls, _ = _classes(file_id)
+        public = ours_cls(data=ours_cls.from_private_key_file(str(key_files[file_id])).asbytes())
+        with pytest.raises(SSHException):
+            public.write_private_key(io.StringIO())
+        with pytest.raises(SSHException):
+            public.sign_ssh_data(b"x")
+        assert public.private_key is None
+
+
+def test_from_path_unknown_and_invalid(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import dsa
+
+    dsa_path = tmp_path / "dsa"
+    dsa_path.write_bytes(
+        dsa.generate_private_key(1024).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    with pytest.raises(sshwire.pkey.UnknownKeyType) as info:
+        sshwire.pkey.PKey.from_path(dsa_path)
+    assert info.value.key_bytes == dsa_path.read_bytes()
+    with pytest.raises(paramiko.pkey.UnknownKeyType):
+        paramiko.PKey.from_path(dsa_path)
+    # a DSA file given to a key class is a type mismatch, not an unknown type
+    with pytest.raises(SSHException, match="encountered DSA key, expected RSA key"):
+        sshwire.rsakey.RSAKey.from_private_key_file(str(dsa_path))
+    garbage = tmp_path / "garbage"
+    garbage.write_text("not a key\n")
+    with pytest.raises(SSHException):
+        sshwire.pkey.PKey.from_path(garbage)
+
+
+_HEADERS = [
+    "",
+    "-----BEGIN RSA PRIVATE KEY-----\n",
+    "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\n",
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n",
+    "-----BEGIN PRIVATE KEY-----\n",
+    "-----BEGIN ENCRYPTED PRIVATE KEY-----\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header=st.sampled_from(_HEADERS),
+    body=st.one_of(
+        st.text(max_size=300), st.binary(max_size=200).map(lambda b: base64.b64encode(b).decode())
+    ),
+    cls_name=st.sampled_from(sorted(CLASSES_BY_NAME)),
+    password=st.sampled_from([None, "", "pw"]),
+)
+def test_garbage_key_files_raise_ssh_exception(
+    header: str, body: str, cls_name: str, password: str | None
+) -> None:
+    cls = getattr(getattr(sshwire, CLASSES_BY_NAME[cls_name]), cls_name)
+    text = header + body
+    with pytest.raises(SSHException):
+        cls.from_private_key(io.StringIO(text), password=password)
+    with pytest.raises(SSHException):
+        cls.from_private_key(io.BytesIO(text.encode("utf-8", "surrogatepass")), password=password)

@@ -46,7 +46,7 @@ def require_ssh_keygen() -> str:
     raise AssertionError("unreachable")
 
 
-def keygen(*args: str | Path) -> str:
+def run_keygen(*args: str | Path) -> str:
     res = subprocess.run(
         [require_ssh_keygen(), *map(str, args)],
         capture_output=True,
@@ -106,10 +106,10 @@ def certs(
     cas = {"ed25519": "ed25519", "ecdsa": "ecdsa", "rsa": "rsa"}
     for ca, t in cas.items():
         extra = ["-b", "2048"] if t == "rsa" else []
-        keygen("-q", "-t", t, *extra, "-N", "", "-C", f"ca-{ca}", "-f", d / f"ca_{ca}")
+        run_keygen("-q", "-t", t, *extra, "-N", "", "-C", f"ca-{ca}", "-f", d / f"ca_{ca}")
     certs: dict[str, bytes] = {}
     for name in KEY_NAMES:
-        keygen(
+        run_keygen(
             "-q", "-s", d / "ca_ed25519", "-I", f"id-{name}", "-n", "alice,bob", "-z", "42",
             "-O", "force-command=/bin/true", "-O", "source-address=127.0.0.1",
             d / f"{name}.pub",
@@ -126,7 +126,7 @@ def certs(
         target = d / f"p256_{ca}_{sig_alg}"
         shutil.copyfile(d / "p256.pub", target.with_name(target.name + ".pub"))
         extra = ["-t", sig_alg] if sig_alg else []
-        keygen("-q", "-s", d / f"ca_{ca}", *extra, "-h", "-I", "host", "-n", "h.example",
+        run_keygen("-q", "-s", d / f"ca_{ca}", *extra, "-h", "-I", "host", "-n", "h.example",
                target.with_name(target.name + ".pub"))  # fmt: skip
         blob = _read_pub_blob(target.with_name(target.name + "-cert.pub"))
         ca_certs[sig_alg or ca] = blob
@@ -546,14 +546,14 @@ def test_fingerprints_match_ssh_keygen(
 ) -> None:
     pub = private_keys[key_name].public
     pub_path = certs.dir / f"{key_name}.pub"
-    sha = keygen("-l", "-E", "sha256", "-f", pub_path).split()[1]
-    md5 = keygen("-l", "-E", "md5", "-f", pub_path).split()[1]
+    sha = run_keygen("-l", "-E", "sha256", "-f", pub_path).split()[1]
+    md5 = run_keygen("-l", "-E", "md5", "-f", pub_path).split()[1]
     assert pub.fingerprint_sha256() == sha
     assert "MD5:" + ":".join(f"{b:02x}" for b in pub.fingerprint_md5()) == md5
     assert pub.fingerprint_md5() == hashlib.md5(pub.blob).digest()
     # a certificate has the fingerprint of its key, in ssh-keygen as here
     cert = hk.PublicKey.from_blob(certs.certs[key_name])
-    cert_sha = keygen("-l", "-E", "sha256", "-f", certs.dir / f"{key_name}-cert.pub").split()[1]
+    cert_sha = run_keygen("-l", "-E", "sha256", "-f", certs.dir / f"{key_name}-cert.pub").split()[1]
     assert cert.fingerprint_sha256() == cert_sha == sha
 
 
@@ -562,7 +562,7 @@ def test_fingerprints_match_ssh_keygen(
 
 
 def _ssh_keygen_L(path: Path) -> str:
-    return keygen("-L", "-f", path)
+    return run_keygen("-L", "-f", path)
 
 
 @pytest.mark.parametrize("key_name", KEY_NAMES)

@@ -81,7 +81,7 @@ def require_ssh_keygen() -> str:
     raise AssertionError("unreachable")
 
 
-def keygen(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_keygen(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     res = subprocess.run(
         [require_ssh_keygen(), *map(str, args)],
         capture_output=True,
@@ -96,7 +96,7 @@ def keygen(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess
 
 def public_from_ssh_keygen(path: Path, passphrase: str | None = None) -> bytes:
     """The public blob ``ssh-keygen -y`` derives from a private key file."""
-    out = keygen("-y", "-P", passphrase or "", "-f", path).stdout
+    out = run_keygen("-y", "-P", passphrase or "", "-f", path).stdout
     return base64.b64decode(out.split()[1])
 
 
@@ -132,7 +132,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, bool]
         args: list[str | Path] = ["-q", "-t", kt, "-N", "", "-C", f"sshwire {name}", "-f", base]
         if bits:
             args += ["-b", bits]
-        keygen(*args)
+        run_keygen(*args)
         blob = base64.b64decode((d / f"{name}-openssh-plain.pub").read_text().split()[1])
         for fmt, m in FORMATS.items():
             for enc in (False, True):
@@ -154,7 +154,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, bool]
                     ]
                     if m:
                         conv += ["-m", m]
-                    keygen(*conv)
+                    run_keygen(*conv)
                 label = {"rsa": "RSA"}.get(name, "EC")
                 header = HEADERS[(fmt, enc)].format(label=label)
                 assert path.read_text().splitlines()[0] == header, (path, header)
@@ -326,7 +326,7 @@ def test_written_keys_load_in_ssh_keygen(
         assert first == f"-----BEGIN {'RSA' if name == 'rsa' else 'EC'} PRIVATE KEY-----"
     assert public_from_ssh_keygen(out, password) == kf.public_blob
     if encrypted:
-        assert keygen("-y", "-P", "wrong", "-f", out, check=False).returncode != 0
+        assert run_keygen("-y", "-P", "wrong", "-f", out, check=False).returncode != 0
     # and we read it back
     again = kf.cls.from_private_key_file(str(out), password=password)
     assert again == key and again.can_sign()
@@ -352,14 +352,14 @@ def test_from_path_loads_the_certificate(
     keys: dict[tuple[str, str, bool], KeyFile], tmp_path: Path
 ) -> None:
     ca = tmp_path / "ca"
-    keygen("-q", "-t", "ed25519", "-N", "", "-f", ca)
+    run_keygen("-q", "-t", "ed25519", "-N", "", "-f", ca)
     for name in TYPES:
         kf = keys[(name, "openssh", False)]
         key_path = tmp_path / name
         shutil.copyfile(kf.path, key_path)
         key_path.chmod(0o600)
         shutil.copyfile(kf.path.with_name(kf.path.name + ".pub"), tmp_path / f"{name}.pub")
-        keygen("-q", "-s", ca, "-I", f"cert-{name}", "-n", "alice", tmp_path / f"{name}.pub")
+        run_keygen("-q", "-s", ca, "-I", f"cert-{name}", "-n", "alice", tmp_path / f"{name}.pub")
         cert_path = tmp_path / f"{name}-cert.pub"
         for given in (key_path, cert_path):
             key = PKey.from_path(given)
@@ -372,3 +372,33 @@ def test_from_path_loads_the_certificate(
         # paramiko agrees on the certificate blob
         theirs = paramiko.PKey.from_path(key_path)
         assert theirs.public_blob.key_blob == key.public_blob.key_blob
+        # a key object built from the certificate blob itself, in both libraries
+        cert_blob = key.public_blob.key_blob
+        ours_pub = kf.cls(data=cert_blob)  # type: ignore[call-arg]
+        theirs_pub = kf.paramiko_cls(data=cert_blob)
+        assert ours_pub.get_name() == theirs_pub.get_name()
+        assert ours_pub.asbytes() == theirs_pub.asbytes() == kf.public_blob
+        assert ours_pub.fingerprint == theirs_pub.fingerprint
+        assert ours_pub.public_blob is not None
+        assert ours_pub.public_blob.key_type == theirs_pub.public_blob.key_type
+        assert ours_pub.public_blob.key_blob == theirs_pub.public_blob.key_blob
+        # the core's view and back
+        core_pub = ours_pub._proto_public()
+        assert core_pub.blob == cert_blob and core_pub.cert is not None
+        back = PKey._from_proto(core_pub)
+        assert type(back) is kf.cls and back == ours_pub
+        assert back.public_blob is not None and back.public_blob.key_blob == cert_blob
+        # signing through the core with the certificate algorithm verifies against the cert
+        core_priv = key._proto_private()
+        for alg in core_priv.algorithms:
+            if alg.startswith("ssh-rsa"):
+                continue
+            assert core_pub.verify(alg, core_priv.sign(alg, DATA), DATA)
+        # a certificate for another key is refused when the core asks for the signing key
+        other_name = "ecdsa256" if name != "ecdsa256" else "ed25519"
+        other = keys[(other_name, "openssh", False)].cls.from_private_key_file(
+            str(keys[(other_name, "openssh", False)].path)
+        )
+        other.public_blob = key.public_blob
+        with pytest.raises(SSHException):
+            other._proto_private()

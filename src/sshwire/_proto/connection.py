@@ -37,6 +37,7 @@ from . import wire
 from .algorithms.cipher import CIPHERS
 from .algorithms.hostkey import PrivateKey, PublicKey, algorithms_for_key_type
 from .algorithms.mac import MACS
+from .channel import ChannelTable
 from .config import ConnectionConfig
 from .errors import DecodeError, ProtocolError
 from .framing import PacketReader, PacketWriter
@@ -117,6 +118,7 @@ class Connection:
         self._auth_method: str | None = None
         self._auth_service = "ssh-connection"
         self._started = False
+        self.channels = ChannelTable(self.send_payload)
 
     # ------------------------------------------------------------------ output plumbing
 
@@ -242,6 +244,8 @@ class Connection:
             raise ProtocolError(f"unexpected message {msg} during key exchange")
         if msg <= c.MSG_DEBUG:
             self._transport_generic(msg, body, events)
+        elif msg in _UNASSIGNED:
+            self._unimplemented()
         elif msg in (c.MSG_SERVICE_REQUEST, c.MSG_SERVICE_ACCEPT):
             self._service(msg, body, events)
         elif msg == c.MSG_EXT_INFO:
@@ -258,8 +262,10 @@ class Connection:
             raise ProtocolError(f"message {msg} before user authentication completed")
         elif msg in (c.MSG_GLOBAL_REQUEST, c.MSG_REQUEST_SUCCESS, c.MSG_REQUEST_FAILURE):
             self._global(msg, body, events)
+        elif c.MSG_CHANNEL_OPEN <= msg <= c.MSG_CHANNEL_FAILURE:
+            self.channels.handle(msg, body, events)
         else:
-            events.append(ev.ConnectionMessage(msg, payload))
+            self._unimplemented()  # RFC 4253 §11.4
 
     def _strict_first_kex(self) -> bool:
         return self.strict_kex and self._kex_count == 0
@@ -661,6 +667,11 @@ class Connection:
             events.append(ev.GlobalRequestReceived(name, want_reply, body.rest()))
         else:
             events.append(ev.GlobalReplyReceived(msg == c.MSG_REQUEST_SUCCESS, body.rest()))
+
+
+# message numbers no RFC assigns below the connection protocol (RFC 4250 §4.1.2)
+_UNASSIGNED = frozenset(range(8, 20)) | frozenset(range(22, 30)) | frozenset(range(54, 60))
+_UNASSIGNED |= frozenset(range(62, 80)) - {64, 66}
 
 
 def _allowed_during_kex(msg: int, strict: bool) -> bool:

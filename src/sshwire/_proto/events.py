@@ -122,3 +122,67 @@ class ConnectionLost(Event):
     """The byte stream ended (EOF) between packets."""
 
     description: str
+
+
+@dataclass
+class ChannelOpenConfirmed(Event):
+    channel: int
+    data: bytes
+
+
+@dataclass
+class ChannelOpenFailed(Event):
+    channel: int
+    reason: int
+    description: str
+
+
+@dataclass
+class ChannelOpenRequested(Event):
+    """The peer wants a channel; answer with ``accept_channel`` or ``reject_channel``."""
+
+    channel: int
+    kind: str
+    window: int
+    max_packet: int
+    data: bytes
+
+
+@dataclass
+class ChannelData(Event):
+    channel: int
+    data: bytes
+    ext: int | None  # None for ordinary data, else the extended data type (1: stderr)
+
+
+@dataclass
+class ChannelWindowAdjusted(Event):
+    channel: int
+    window: int
+
+
+@dataclass
+class ChannelEof(Event):
+    channel: int
+
+
+@dataclass
+class ChannelClosed(Event):
+    """The peer closed the channel (our CLOSE has been or is being sent)."""
+
+    channel: int
+
+
+@dataclass
+class ChannelRequestReceived(Event):
+    channel: int
+    name: str
+    want_reply: bool
+    data: bytes
+
+
+@dataclass
+class ChannelRequestReply(Event):
+    channel: int
+    name: str
+    success: bool

@@ -332,6 +332,7 @@ class CertInfo:
 
     @property
     def is_host(self) -> bool:
+        """Whether this is a host certificate (else a user certificate)."""
         return self.cert_type == CERT_TYPE_HOST
 
     @property
@@ -366,7 +367,9 @@ class CertInfo:
             ca = self.ca
             if ca.cert is not None or alg not in algorithms_for_key_type(ca.key_type):
                 return False
-            if ca.family == "rsa" and ca.bits < RSA_MIN_BITS:
+            # Our own strict check of the signature blob, then cryptography's certificate
+            # verification (an independent parser) must agree.
+            if not ca.verify(alg, self.signature, self.signed_data):
                 return False
             cert_type = self.blob[4 : 4 + int.from_bytes(self.blob[:4], "big")]
             text = cert_type + b" " + base64.b64encode(self.blob)

@@ -1,0 +1,656 @@
+"""Channels: paramiko's ``Channel`` and its file objects, over the core's channel table.
+
+Theory of operation
+-------------------
+A :class:`Channel` is the threaded face of one entry in the core's channel table. The reader
+thread appends incoming data to ``in_buffer``/``in_stderr_buffer`` and notifies the channel's
+condition, which is built on the transport's core lock (so window, recv and exit-status waits
+never invert the lock order). Calls from user threads wait on that condition with a deadline
+and wake at once when the channel or the transport closes.
+
+Flow control: bytes the application takes out of a buffer are reported to the core, which
+returns window to the peer. To avoid the classic deadlock where a command fills the window
+with stderr while the caller reads only stdout (or the reverse), a reader that has to wait
+while the *other* stream holds data credits that data back to the peer, up to
+``STREAM_BACKLOG_LIMIT`` bytes per stream (see docs/compat.md).
+
+``fileno()`` is a pipe created on first use: one byte sits in it exactly while ``recv`` would
+not block (data, EOF or close), so ``select``/``poll``/``selectors`` work on it.
+"""
+
+from __future__ import annotations
+
+import binascii
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import util
+from ._proto import constants as c
+from ._proto import wire
+from .file import BufferedFile
+from .ssh_exception import SSHException
+
+if TYPE_CHECKING:
+    from .transport import Transport
+
+#: Unread bytes one stream may hold beyond the window before the peer is throttled while the
+#: application waits on the other stream (the stderr-flood deadlock guard).
+STREAM_BACKLOG_LIMIT = 16 * 1024 * 1024
+
+
+class _Stream:
+    """One inbound stream's buffer and the window credit already given for it."""
+
+    __slots__ = ("buf", "credited")
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.credited = 0  # buffered bytes already returned to the peer's window
+
+    def __len__(self) -> int:
+        return len(self.buf)
+
+
+def _open_only(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse to run a request on a channel that is closed or not yet open."""
+
+    def wrapper(self: Channel, *args: Any, **kwargs: Any) -> Any:
+        if self.closed or self.eof_received or self.eof_sent or not self.active:
+            raise SSHException("Channel is not open")
+        return method(self, *args, **kwargs)
+
+    wrapper.__name__ = method.__name__
+    wrapper.__qualname__ = method.__qualname__
+    wrapper.__doc__ = method.__doc__
+    wrapper.__wrapped__ = method  # type: ignore[attr-defined]
+    return wrapper
+
+
+class Channel(util.ClosingContextManager):
+    """One SSH channel, used like a socket (paramiko's ``Channel``)."""
+
+    def __init__(self, chanid: int) -> None:
+        self.chanid = chanid
+        self.remote_chanid = 0
+        self.transport: Transport | None = None
+        self.active = False
+        self.eof_received = 0
+        self.eof_sent = 0
+        self.in_buffer = _Stream()
+        self.in_stderr_buffer = _Stream()
+        self.timeout: float | None = None
+        self.closed = False
+        self.ultra_debug = False
+        self.lock: threading.Lock = threading.Lock()
+        self._cond = threading.Condition(self.lock)
+        self.in_window_size = 0
+        self.out_window_size = 0
+        self.in_max_packet_size = 0
+        self.out_max_packet_size = 0
+        self.status_event = threading.Event()
+        self._name = str(chanid)
+        self.logger = util.get_logger("sshwire.transport")
+        self.event = threading.Event()
+        self.event_ready = False
+        self.combine_stderr = False
+        self.exit_status = -1
+        self.exit_signal: str | None = None
+        self.origin_addr: Any = None
+        self.kind = "session"
+        self._pipe: tuple[int, int] | None = None
+        self._pipe_set = False
+        self._replies: list[tuple[str, bool]] = []
+        self._requests_sent = 0
+        self._remote_closed = False
+        self._x11_handler: Any = None
+        self._agent_handler: Any = None
+        # streams that callers are blocked on (None: waiting for the exit status)
+        self._waiting: list[_Stream | None] = []
+
+    def __repr__(self) -> str:
+        out = f"<sshwire.Channel {self.chanid}"
+        if self.closed:
+            out += " (closed)"
+        elif self.active:
+            if self.eof_received:
+                out += " (EOF received)"
+            if self.eof_sent:
+                out += " (EOF sent)"
+            out += f" (open) window={self.out_window_size}"
+            if len(self.in_buffer):
+                out += f" in-buffer={len(self.in_buffer)}"
+        out += " -> " + repr(self.transport) + ">"
+        return out
+
+    def __del__(self) -> None:
+        try:
+            self._close_pipe()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+    # -------------------------------------------------------------- attachment (transport)
+
+    def _attach(self, transport: Transport, window: int, max_packet: int) -> None:
+        self.transport = transport
+        self.lock = transport._lock
+        self._cond = threading.Condition(self.lock)
+        self.in_window_size = window
+        self.in_max_packet_size = max_packet
+        self.logger = transport.logger
+
+    def _core_state(self) -> Any:
+        assert self.transport is not None and self.transport._core is not None
+        return self.transport._core.channels.channels.get(self.chanid)
+
+    # -------------------------------------------------------------- naming and ids
+
+    def get_transport(self) -> Transport | None:
+        return self.transport
+
+    def set_name(self, name: str) -> None:
+        self._name = name
+
+    def get_name(self) -> str:
+        return self._name
+
+    def get_id(self) -> int:
+        return self.chanid
+
+    def getpeername(self) -> Any:
+        assert self.transport is not None
+        return self.transport.getpeername()
+
+    def set_combine_stderr(self, combine: bool) -> bool:
+        with self.lock:
+            old = self.combine_stderr
+            self.combine_stderr = combine
+            if combine and not old and len(self.in_stderr_buffer):
+                stream = self.in_stderr_buffer
+                self.in_buffer.buf += stream.buf
+                self.in_buffer.credited += stream.credited
+                stream.buf.clear()
+                stream.credited = 0
+                self._update_pipe()
+        return old
+
+    # -------------------------------------------------------------- timeouts
+
+    def settimeout(self, timeout: float | None) -> None:
+        self.timeout = timeout
+
+    def gettimeout(self) -> float | None:
+        return self.timeout
+
+    def setblocking(self, blocking: int | bool) -> None:
+        self.settimeout(None if blocking else 0.0)
+
+    # -------------------------------------------------------------- requests
+
+    def _request(self, name: str, data: bytes = b"", want_reply: bool = True) -> None:
+        """Send a channel request; with ``want_reply``, wait for the answer."""
+        transport = self._require_transport()
+        with self.lock:
+            index = self._requests_sent
+            if want_reply:
+                self._requests_sent += 1
+        transport._command(
+            lambda core: core.channels.send_request(self.chanid, name, want_reply, data)
+        )
+        if not want_reply:
+            return
+        deadline = time.monotonic() + transport.channel_timeout
+        with self._cond:
+            while len(self._replies) <= index:
+                if self.closed or not transport.active:
+                    exc = transport.saved_exception
+                    raise SSHException("Channel closed.") from exc
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise SSHException(f"timed out waiting for the reply to {name!r}")
+                self._cond.wait(remaining)
+            ok = self._replies[index][1]
+        if not ok:
+            # as paramiko: a refused request closes the channel
+            self.close()
+            raise SSHException("Channel closed.")
+
+    def _require_transport(self) -> Transport:
+        if self.transport is None:
+            raise SSHException("Channel is not attached to a transport")
+        return self.transport
+
+    @_open_only
+    def get_pty(
+        self,
+        term: str | bytes = "vt100",
+        width: int = 80,
+        height: int = 24,
+        width_pixels: int = 0,
+        height_pixels: int = 0,
+    ) -> None:
+        """Ask for a pseudo-terminal (RFC 4254 §6.2)."""
+        data = b"".join(
+            (
+                wire.string(term),
+                wire.uint32(width),
+                wire.uint32(height),
+                wire.uint32(width_pixels),
+                wire.uint32(height_pixels),
+                wire.string(b""),  # no terminal modes
+            )
+        )
+        self._request("pty-req", data)
+
+    @_open_only
+    def invoke_shell(self) -> None:
+        self._request("shell")
+
+    @_open_only
+    def exec_command(self, command: str | bytes) -> None:
+        self._request("exec", wire.string(command))
+
+    @_open_only
+    def invoke_subsystem(self, subsystem: str | bytes) -> None:
+        self._request("subsystem", wire.string(subsystem))
+
+    @_open_only
+    def resize_pty(
+        self, width: int = 80, height: int = 24, width_pixels: int = 0, height_pixels: int = 0
+    ) -> None:
+        data = b"".join(wire.uint32(v) for v in (width, height, width_pixels, height_pixels))
+        self._request("window-change", data, want_reply=False)
+
+    @_open_only
+    def update_environment(self, environment: Mapping[str | bytes, str | bytes]) -> None:
+        for name, value in environment.items():
+            try:
+                self.set_environment_variable(name, value)
+            except SSHException as exc:
+                raise SSHException(f'Failed to set environment variable "{name!r}".') from exc
+
+    @_open_only
+    def set_environment_variable(self, name: str | bytes, value: str | bytes) -> None:
+        self._request("env", wire.string(name) + wire.string(value), want_reply=False)
+
+    def exit_status_ready(self) -> bool:
+        return self.closed or self.status_event.is_set()
+
+    def recv_exit_status(self) -> int:
+        """Wait for the command's exit status (-1 if the server sends none).
+
+        Unlike paramiko, this does not hang when the command's unread output exceeds the
+        window: while it waits, output is buffered (up to ``STREAM_BACKLOG_LIMIT`` per
+        stream) so the command can finish.
+        """
+        with self._cond:
+            self._waiting.append(None)
+            credited = self._credit_locked(self.in_buffer)
+            credited = self._credit_locked(self.in_stderr_buffer) or credited
+        try:
+            if credited:
+                self._flush()
+            self.status_event.wait()
+        finally:
+            with self._cond:
+                self._waiting.remove(None)
+        return self.exit_status
+
+    def send_exit_status(self, status: int) -> None:
+        self._require_transport()._command(
+            lambda core: core.channels.send_request(
+                self.chanid, "exit-status", False, wire.uint32(status)
+            )
+        )
+
+    @_open_only
+    def request_x11(
+        self,
+        screen_number: int = 0,
+        auth_protocol: str | bytes | None = None,
+        auth_cookie: str | bytes | None = None,
+        single_connection: bool = False,
+        handler: Callable[..., Any] | None = None,
+    ) -> bytes:
+        """Ask for X11 forwarding; a random 128-bit cookie is made when none is given."""
+        if auth_protocol is None:
+            auth_protocol = "MIT-MAGIC-COOKIE-1"
+        if auth_cookie is None:
+            auth_cookie = binascii.hexlify(os.urandom(16))
+        data = b"".join(
+            (
+                wire.boolean(single_connection),
+                wire.string(auth_protocol),
+                wire.string(auth_cookie),
+                wire.uint32(screen_number),
+            )
+        )
+        self._request("x11-req", data)
+        transport = self._require_transport()
+        transport._set_x11_handler(handler)
+        return auth_cookie if isinstance(auth_cookie, bytes) else auth_cookie.encode()
+
+    @_open_only
+    def request_forward_agent(self, handler: Callable[..., Any]) -> bool:
+        self._request("auth-agent-req@openssh.com")
+        self._require_transport()._set_forward_agent_handler(handler)
+        return True
+
+    # -------------------------------------------------------------- receiving
+
+    def recv_ready(self) -> bool:
+        with self.lock:
+            return len(self.in_buffer) > 0
+
+    def recv_stderr_ready(self) -> bool:
+        with self.lock:
+            return len(self.in_stderr_buffer) > 0
+
+    def recv(self, nbytes: int) -> bytes:
+        """Up to ``nbytes`` of data; ``b""`` once the stream has ended."""
+        return self._recv_from(self.in_buffer, nbytes)
+
+    def recv_stderr(self, nbytes: int) -> bytes:
+        return self._recv_from(self.in_stderr_buffer, nbytes)
+
+    def _recv_from(self, stream: _Stream, nbytes: int) -> bytes:
+        timeout = self.timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._cond:
+                if stream.buf:
+                    data = bytes(stream.buf[:nbytes])
+                    del stream.buf[:nbytes]
+                    ahead = min(len(data), stream.credited)
+                    stream.credited -= ahead
+                    due = len(data) - ahead
+                    if due:
+                        self._core_consumed(due)
+                    self._update_pipe()
+                    break
+                transport = self.transport
+                if self.closed or self.eof_received or transport is None or not transport.active:
+                    return b""
+                # the deadlock guard: data parked in the other stream must not hold the window
+                other = self.in_stderr_buffer if stream is self.in_buffer else self.in_buffer
+                credited = self._credit_locked(other)
+                if not credited:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise TimeoutError()
+                    self._waiting.append(stream)
+                    try:
+                        self._cond.wait(remaining)
+                    finally:
+                        self._waiting.remove(stream)
+                    continue
+            self._flush()  # send the WINDOW_ADJUST the credit sealed, then look again
+        if due:
+            self._flush()
+        return data
+
+    def _core_consumed(self, count: int) -> None:
+        """Report consumed bytes to the core (core lock held)."""
+        transport = self.transport
+        if transport is not None and transport._core is not None:
+            transport._core.channels.consumed(self.chanid, count)
+
+    def _credit_locked(self, stream: _Stream) -> bool:
+        """Return ``stream``'s uncredited backlog to the peer's window, within the limit."""
+        backlog = len(stream.buf) - stream.credited
+        if backlog > 0 and len(stream.buf) <= STREAM_BACKLOG_LIMIT:
+            stream.credited += backlog
+            self._core_consumed(backlog)
+            return True
+        return False
+
+    def _flush(self) -> None:
+        transport = self.transport
+        if transport is not None and transport.active:
+            try:
+                transport._flush()
+            except SSHException:
+                pass
+
+    # -------------------------------------------------------------- sending
+
+    def send_ready(self) -> bool:
+        with self.lock:
+            if self.closed or self.eof_sent:
+                return True
+            state = self._core_state()
+            return state is None or state.remote_window > 0
+
+    def send(self, s: bytes | str) -> int:
+        return self._send(util.asbytes(s), None)
+
+    def send_stderr(self, s: bytes | str) -> int:
+        return self._send(util.asbytes(s), c.EXTENDED_DATA_STDERR)
+
+    def sendall(self, s: bytes | str) -> None:
+        self._sendall(util.asbytes(s), None)
+
+    def sendall_stderr(self, s: bytes | str) -> None:
+        self._sendall(util.asbytes(s), c.EXTENDED_DATA_STDERR)
+
+    def _sendall(self, data: bytes, ext: int | None) -> None:
+        view = memoryview(data)
+        while view:
+            if self.closed:
+                raise OSError("Socket is closed")
+            sent = self._send(view, ext)
+            if sent == 0 and (self.closed or self.eof_sent):
+                raise OSError("Socket is closed")
+            view = view[sent:]
+
+    def _send(self, data: bytes | memoryview, ext: int | None) -> int:
+        transport = self._require_transport()
+        timeout = self.timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if self.closed:
+                    raise OSError("Socket is closed")
+                if not transport.active:
+                    raise OSError("Socket is closed")
+                state = self._core_state()
+                if state is None or self.eof_sent:
+                    return 0
+                if state.remote_window > 0:
+                    assert transport._core is not None
+                    sent = transport._core.channels.send_data(self.chanid, data, ext)
+                    self.out_window_size = state.remote_window
+                    break
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError()
+                self._cond.wait(remaining)
+        transport._flush()
+        return sent
+
+    # -------------------------------------------------------------- shutting down
+
+    def shutdown(self, how: int) -> None:
+        if how in (0, 2):
+            with self.lock:
+                self.eof_received = 1
+                self._update_pipe()
+                self._cond.notify_all()
+        if how in (1, 2):
+            self.shutdown_write()
+
+    def shutdown_read(self) -> None:
+        self.shutdown(0)
+
+    def shutdown_write(self) -> None:
+        transport = self.transport
+        if transport is None or self.eof_sent or self.closed or not self.active:
+            return
+        self.eof_sent = 1
+        try:
+            transport._command(lambda core: core.channels.send_eof(self.chanid))
+        except SSHException:
+            pass
+
+    def close(self) -> None:
+        """Close the channel; further reads return EOF and writes fail."""
+        transport = self.transport
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            self.active = False
+            self._update_pipe()
+            self._cond.notify_all()
+        self.status_event.set()
+        if transport is not None and transport.active:
+            try:
+                transport._command(lambda core: core.channels.close(self.chanid))
+            except SSHException:
+                pass
+
+    # -------------------------------------------------------------- called by the transport
+
+    def _on_data(self, data: bytes, ext: int | None) -> None:
+        """Reader thread, core lock held."""
+        if ext is None or self.combine_stderr:
+            stream = self.in_buffer
+        elif ext == c.EXTENDED_DATA_STDERR:
+            stream = self.in_stderr_buffer
+        else:  # unknown extended data: nobody can read it, give the window back
+            self._core_consumed(len(data))
+            return
+        stream.buf += data
+        waiting = self._waiting
+        if waiting and (None in waiting or any(w is not stream for w in waiting)):
+            # someone waits on the other stream or on the exit status: keep data flowing
+            self._credit_locked(stream)
+        self._update_pipe()
+        self._cond.notify_all()
+
+    def _on_window(self, window: int) -> None:
+        self.out_window_size = window
+        self._cond.notify_all()
+
+    def _on_eof(self) -> None:
+        self.eof_received = 1
+        self._update_pipe()
+        self._cond.notify_all()
+
+    def _on_remote_close(self) -> None:
+        self._remote_closed = True
+        self.closed = True
+        self.active = False
+        self._update_pipe()
+        self._cond.notify_all()
+        self.status_event.set()
+
+    def _on_reply(self, name: str, success: bool) -> None:
+        self._replies.append((name, success))
+        self._cond.notify_all()
+
+    def _on_request(self, name: str, data: bytes) -> bool | None:
+        """A request from the peer (client side: exit status and signal); None if unknown."""
+        r = wire.Reader(data)
+        if name == "exit-status":
+            self.exit_status = r.uint32()
+            self.status_event.set()
+            return True
+        if name == "exit-signal":
+            self.exit_signal = r.text()
+            self.status_event.set()
+            return True
+        if name == "keepalive@openssh.com":
+            return False
+        return None
+
+    def _on_transport_closed(self) -> None:
+        self.closed = True
+        self.active = False
+        self._update_pipe()
+        self._cond.notify_all()
+        self.status_event.set()
+
+    # -------------------------------------------------------------- fileno
+
+    def fileno(self) -> int:
+        """A file descriptor that is readable exactly while ``recv`` would not block."""
+        with self.lock:
+            if self._pipe is None:
+                self._pipe = os.pipe()
+                self._pipe_set = False
+                self._update_pipe()
+            return self._pipe[0]
+
+    def _update_pipe(self) -> None:
+        """Core lock held: keep one byte in the pipe while recv() would not block."""
+        pipe = self._pipe
+        if pipe is None:
+            return
+        ready = bool(self.in_buffer.buf) or bool(self.eof_received) or self.closed
+        if ready and not self._pipe_set:
+            os.write(pipe[1], b"*")
+            self._pipe_set = True
+        elif not ready and self._pipe_set:
+            os.read(pipe[0], 1)
+            self._pipe_set = False
+
+    def _close_pipe(self) -> None:
+        pipe, self._pipe = self._pipe, None
+        if pipe is not None:
+            for fd in pipe:
+                try:
+                    os.close(fd)
+                except OSError:  # pragma: no cover
+                    pass
+
+    # -------------------------------------------------------------- files
+
+    def makefile(self, *params: Any) -> ChannelFile:
+        return ChannelFile(*([self, *params]))
+
+    def makefile_stderr(self, *params: Any) -> ChannelStderrFile:
+        return ChannelStderrFile(*([self, *params]))
+
+    def makefile_stdin(self, *params: Any) -> ChannelStdinFile:
+        return ChannelStdinFile(*([self, *params]))
+
+
+class ChannelFile(BufferedFile):
+    """A file over a channel's stdout (reads) and its data stream (writes)."""
+
+    def __init__(self, channel: Channel, mode: str = "r", bufsize: int = -1) -> None:
+        self.channel = channel
+        BufferedFile.__init__(self)
+        self._set_mode(mode, bufsize)
+
+    def __repr__(self) -> str:
+        return "<sshwire.ChannelFile from " + repr(self.channel) + ">"
+
+    def _read(self, size: int) -> bytes:
+        return self.channel.recv(size)
+
+    def _write(self, data: bytes) -> int:
+        self.channel.sendall(data)
+        return len(data)
+
+
+class ChannelStderrFile(ChannelFile):
+    """A file over a channel's stderr stream."""
+
+    def _read(self, size: int) -> bytes:
+        return self.channel.recv_stderr(size)
+
+    def _write(self, data: bytes) -> int:
+        self.channel.sendall_stderr(data)
+        return len(data)
+
+
+class ChannelStdinFile(ChannelFile):
+    """A file for writing to a command's stdin; closing it sends EOF."""
+
+    def close(self) -> None:
+        super().close()
+        self.channel.shutdown_write()
