@@ -429,13 +429,14 @@ class Channel(util.ClosingContextManager):
     def send_stderr(self, s: bytes | str) -> int:
         return self._send(util.asbytes(s), c.EXTENDED_DATA_STDERR)
 
-    def sendall(self, s: bytes | str) -> None:
-        self._sendall(util.asbytes(s), None)
+    def sendall(self, s: bytes | str | memoryview) -> None:
+        self._sendall(s if isinstance(s, memoryview) else util.asbytes(s), None)
 
-    def sendall_stderr(self, s: bytes | str) -> None:
-        self._sendall(util.asbytes(s), c.EXTENDED_DATA_STDERR)
+    def sendall_stderr(self, s: bytes | str | memoryview) -> None:
+        data = s if isinstance(s, memoryview) else util.asbytes(s)
+        self._sendall(data, c.EXTENDED_DATA_STDERR)
 
-    def _sendall(self, data: bytes, ext: int | None) -> None:
+    def _sendall(self, data: bytes | memoryview, ext: int | None) -> None:
         view = memoryview(data)
         while view:
             if self.closed:
@@ -632,7 +633,7 @@ class ChannelFile(BufferedFile):
     def _read(self, size: int) -> bytes:
         return self.channel.recv(size)
 
-    def _write(self, data: bytes) -> int:
+    def _write(self, data: memoryview) -> int:
         self.channel.sendall(data)
         return len(data)
 
@@ -643,7 +644,7 @@ class ChannelStderrFile(ChannelFile):
     def _read(self, size: int) -> bytes:
         return self.channel.recv_stderr(size)
 
-    def _write(self, data: bytes) -> int:
+    def _write(self, data: memoryview) -> int:
         self.channel.sendall_stderr(data)
         return len(data)
 

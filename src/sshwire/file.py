@@ -286,42 +286,44 @@ class BufferedFile(ClosingContextManager):
         if not (self._flags & self.FLAG_READ):
             raise OSError("File not open for reading")
         flags = self._flags
+        universal = flags & self.FLAG_UNIVERSAL_NEWLINE
         rdata, start = self._rdata, self._rstart
-        if not (flags & self.FLAG_UNIVERSAL_NEWLINE) and (
-            size is None or size < 0 or size > len(rdata) - start
-        ):
-            # Fast path: a whole "\n"-terminated line is already buffered.
-            end = rdata.find(_LF, start) + 1
-            if end:
-                found = rdata[start:end]
-                if end == len(rdata):
-                    self._rdata, self._rstart = b"", 0
-                else:
-                    self._rstart = end
-                self._pos += end - start
-                return found if flags & self.FLAG_BINARY else found.decode("utf8")
-        line: bytes | bytearray = self._rbuffer
+        if self._at_trailing_cr and universal and len(rdata) > start:
+            # The previous line ended in a lone "\r" at the end of the buffer: a "\n" now at
+            # the front completes a "\r\n" ending. (The buffer itself is only updated when
+            # a line is returned, as with paramiko.)
+            if rdata[start] == 0x0A:
+                start += 1
+                self._record_newline(_CRLF)
+            else:
+                self._record_newline(_CR)
+            self._at_trailing_cr = False
+        if size is None or size < 0 or size > len(rdata) - start:
+            # Fast path: a whole line is already buffered.
+            pos = rdata.find(_LF, start)
+            if universal:
+                rpos = rdata.find(_CR, start)
+                if rpos >= 0 and (rpos < pos or pos < 0):
+                    pos = rpos
+            if pos >= 0:
+                return self._take_line(rdata, start, pos, len(rdata))
+        # Slow path: gather chunks until a line ending, the size limit or EOF. Each chunk is
+        # scanned once, so a long line costs linear time.
+        line: bytes | bytearray = rdata[start:]
         owned = False  # becomes True once `line` is our own bytearray
-        scanned = 0  # line[:scanned] is known to hold no line terminator
-        truncated = False
-        limited = size is not None and size >= 0
+        scanned = 0  # line[:scanned] holds no line ending
+        limit = -1  # where the line is cut by `size`, if it is
         while True:
-            universal = self._flags & self.FLAG_UNIVERSAL_NEWLINE
             if self._at_trailing_cr and universal and len(line) > 0:
-                # The previous line ended in a lone "\r" at the end of the buffer: a "\n"
-                # now at the front completes a "\r\n" ending.
                 if line[0] == 0x0A:
-                    line = line[1:]
+                    line = line
                     self._record_newline(_CRLF)
                 else:
                     self._record_newline(_CR)
                 self._at_trailing_cr = False
-            if limited:
-                assert size is not None
+            if size is not None and size >= 0:
                 if len(line) >= size:
-                    self._rbuffer = bytes(line[size:])
-                    line = line[:size]
-                    truncated = True
+                    limit = size
                     break
                 want = size - len(line)
             else:
@@ -344,31 +346,44 @@ class BufferedFile(ClosingContextManager):
             self._realpos += len(data)
 
         text = bytes(line)
-        pos = text.find(_LF, scanned)
-        if self._flags & self.FLAG_UNIVERSAL_NEWLINE:
-            rpos = text.find(_CR, scanned)
+        if limit < 0:
+            limit = len(text)
+        pos = text.find(_LF, scanned, limit)
+        if universal:
+            rpos = text.find(_CR, scanned, limit)
             if rpos >= 0 and (rpos < pos or pos < 0):
                 pos = rpos
-        if pos == -1:
-            # Only reachable when truncated: the remainder is already in _rbuffer.
-            self._pos += len(text)
-            return self._as_line(text)
+        if pos < 0:
+            # Cut by `size` before any line ending: hand out the first `size` bytes.
+            self._set_rbuffer_from(text, limit)
+            self._pos += limit
+            return self._as_line(text[:limit])
+        return self._take_line(text, 0, pos, limit)
+
+    def _take_line(self, data: bytes, start: int, pos: int, limit: int) -> Any:
+        """Return the line ``data[start:]`` ending at *pos*, keep the rest as read-ahead.
+
+        A ``\r`` at *pos* absorbs a following ``\n`` only within ``data[:limit]``.
+        """
         end = pos + 1
-        if text[pos] == 0x0D and end < len(text) and text[end] == 0x0A:
+        if data[pos] == 0x0D and end < limit and data[end] == 0x0A:
             end += 1
-        if truncated:
-            self._rbuffer = text[end:] + self._rbuffer
-        else:
-            self._rbuffer = text[end:]
-        ending = text[pos:end]
-        text = text[:end] if ending == _LF else text[:pos] + _LF
-        if len(self._rbuffer) == 0 and ending == _CR:
-            # A "\n" may still follow in the next chunk; decide when it arrives.
+        ending = data[pos:end]
+        line = data[start:end] if ending == _LF else data[start:pos] + _LF
+        self._set_rbuffer_from(data, end)
+        if end == len(data) and ending == _CR:
+            # A "\n" may still arrive with the next chunk; decide then.
             self._at_trailing_cr = True
         else:
             self._record_newline(ending)
-        self._pos += len(text)
-        return self._as_line(text)
+        self._pos += len(line)
+        return self._as_line(line)
+
+    def _set_rbuffer_from(self, data: bytes, start: int) -> None:
+        if start == len(data):
+            self._rdata, self._rstart = b"", 0
+        else:
+            self._rdata, self._rstart = data, start
 
     def _as_line(self, line: bytes) -> Any:
         return line if self._flags & self.FLAG_BINARY else line.decode("utf8")

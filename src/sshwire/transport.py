@@ -202,7 +202,11 @@ class Transport(threading.Thread, util.ClosingContextManager):
         self._core: Connection | None = None
         self._closed = False
         self._keepalive_interval = 0.0
-        self._last_send = time.monotonic()
+        #: Opt-in dead-peer detection: with set_keepalive(interval) and this set to N > 0,
+        #: the transport closes after N keepalives in a row go unanswered.
+        self.keepalive_count_max = 0
+        self._last_send = self._last_recv = self._last_probe = time.monotonic()
+        self._probes_unanswered = 0
         self._auth_banner: str | None = None
         self._auth_result: ev.Event | None = None
         self._service_accepted = False
@@ -503,12 +507,31 @@ class Transport(threading.Thread, util.ClosingContextManager):
             and now - started > self.banner_timeout + self.handshake_timeout
         ):
             raise SSHException("Negotiation timed out (handshake_timeout)")
-        if self._keepalive_interval and now - self._last_send >= self._keepalive_interval:
+        interval = self._keepalive_interval
+        if not interval or not self.initial_kex_done:
+            return
+        if self.keepalive_count_max > 0:
+            # dead-peer detection (OpenSSH's ServerAliveInterval/ServerAliveCountMax): a
+            # keepalive that wants a reply after each silent interval; any packet resets
+            if now - max(self._last_recv, self._last_probe) >= interval:
+                if self._probes_unanswered >= self.keepalive_count_max:
+                    raise SSHException(
+                        f"Timeout: the peer answered none of {self._probes_unanswered} "
+                        f"keepalives sent {interval:g}s apart"
+                    )
+                self._probes_unanswered += 1
+                self._last_probe = now
+                with self._lock:
+                    self._global_wanted += 1
+                self._command(lambda core: core.global_request("keepalive@openssh.com", True))
+        elif now - self._last_send >= interval:
             self._command(lambda core: core.global_request("keepalive@lag.net", False))
 
     def _feed(self, data: bytes) -> None:
         core = self._core
         assert core is not None
+        self._last_recv = time.monotonic()
+        self._probes_unanswered = 0
         later: list[ev.Event] = []
         with self._lock:
             try:
@@ -668,7 +691,11 @@ class Transport(threading.Thread, util.ClosingContextManager):
         self._command(lambda core: core.start_rekey())
         self._wait(lambda: self._kex_generation > generation, self.handshake_timeout, "rekey")
 
-    def set_keepalive(self, interval: int) -> None:
+    def set_keepalive(self, interval: float) -> None:
+        """Send a keepalive after ``interval`` idle seconds (0 turns them off).
+
+        Set :attr:`keepalive_count_max` as well to also detect a dead peer.
+        """
         self._keepalive_interval = float(interval)
 
     def global_request(

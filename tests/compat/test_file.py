@@ -103,14 +103,21 @@ class TheirFile(ScriptedStream, PBufferedFile):
     pass
 
 
+def read_ahead(f: Any) -> Any:
+    """``f._rbuffer``, without touching sshwire's property (which compacts its buffer)."""
+    if isinstance(f, SBufferedFile):
+        return f._rdata[f._rstart :]
+    return f._rbuffer
+
+
 def state(f: Any) -> tuple[Any, ...]:
     """The buffering state that subclasses and third-party code read directly."""
     return (
         f._pos,
         f._realpos,
         f._size,
-        type(f._rbuffer).__name__,
-        bytes(f._rbuffer),
+        type(read_ahead(f)).__name__,
+        read_ahead(f),
         f._wbuffer.getvalue(),
         f._flags,
         f._bufsize,
@@ -155,6 +162,13 @@ def apply(f: Any, op: tuple[Any, ...]) -> tuple[Any, ...]:
                 return inner is f
 
         return outcome(use)
+    if name == "set_rbuffer":
+        # What SFTPFile.seek does (with b""), and what a subclass may do to push data back.
+        def assign() -> bytes:
+            f._rbuffer = args[0]
+            return bytes(f._rbuffer)
+
+        return outcome(assign)
     if name == "xreadlines":
         return outcome(lambda: f.xreadlines() is f)
     if name == "write" and args[0] == "memoryview":
@@ -222,6 +236,7 @@ read_ops = st.one_of(
     st.just(("next",)),
     st.tuples(st.just("readinto"), st.integers(0, 20)),
     st.just(("xreadlines",)),
+    st.just(("set_rbuffer", b"")),
 )
 write_ops = st.one_of(
     st.tuples(st.just("write"), write_data).map(
@@ -241,6 +256,9 @@ other_ops = st.sampled_from(
         ("seek", 0),
         ("seek", 5, 1),
         ("with",),
+        ("set_rbuffer", b""),
+        ("set_rbuffer", b"pushed\r"),
+        ("set_rbuffer", b"\nback\n"),
     ]
 )
 operations = st.lists(
@@ -558,8 +576,25 @@ def test_constants_match(name: str) -> None:
 
 
 def test_same_instance_attributes() -> None:
-    assert vars(SBufferedFile()).keys() == vars(PBufferedFile()).keys()
-    assert state(SBufferedFile()) == state(PBufferedFile())
+    ours, theirs = SBufferedFile(), PBufferedFile()
+    for name, value in vars(theirs).items():
+        if name != "_wbuffer":
+            assert getattr(ours, name) == value, name
+    # _rbuffer is a property over an offset into _rdata (see sshwire.file).
+    assert set(vars(ours)) - set(vars(theirs)) == {"_rdata", "_rstart"}
+    assert isinstance(inspect.getattr_static(SBufferedFile, "_rbuffer"), property)
+    assert state(ours) == state(theirs)
+
+
+def test_rbuffer_reads_and_assignments_like_an_attribute() -> None:
+    for cls in (OurFile, TheirFile):
+        f = cls("rb", 8192, source=b"one\ntwo\nthree\n", events=[("raw", 100)])
+        assert f.readline() == b"one\n"
+        assert f._rbuffer == b"two\nthree\n"
+        f._rbuffer += b"four\n"
+        assert f.read(2) == b"tw"
+        f._rbuffer = b"x\n"
+        assert f.readlines() == [b"x\n"]
 
 
 def test_set_mode_flags_and_bufsize() -> None:

@@ -8,6 +8,8 @@
   agent signature byte for byte where the algorithm is deterministic.
 * A fake agent on a Unix socket (a thread in this module) sends garbage, truncated, oversized
   and silent replies: each must end in ``SSHException`` within a bounded time, never a hang.
+* sshwire's Transport authenticates to a real sshd with agent keys (ed25519; RSA with the
+  SHA-512 and the SHA-256 flag), using the shared ``ssh_agent`` fixture.
 * The forwarding classes are driven without SSH channels: a socket pair or a Unix socket
   stands in for each channel (the real channel integration waits for ``Channel``).
 
@@ -44,6 +46,7 @@ from _openssh import (
     KeyFile,
     OpenSSH,
     SshAgent,
+    SshdServer,
     find_openssh,
     generate_key,
     run,
@@ -62,6 +65,7 @@ from sshwire.agent import (
 from sshwire.message import Message
 from sshwire.pkey import PKey
 from sshwire.ssh_exception import SSHException
+from sshwire.transport import Transport
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -471,6 +475,82 @@ def test_sign_after_close(agent_env: SshAgent) -> None:
     assert agent.get_keys() == ()
     with pytest.raises(SSHException, match="lost ssh-agent"):
         key.sign_ssh_data(DATA)
+
+
+# --------------------------------------------------------------------------------------------
+# public key authentication with agent keys, against a real sshd
+
+
+@pytest.mark.parametrize(
+    ("key_type", "disabled"),
+    [
+        ("ssh-ed25519", []),
+        ("ssh-rsa", []),  # server-sig-algs: rsa-sha2-512, so flag SSH_AGENT_RSA_SHA2_512
+        ("ssh-rsa", ["rsa-sha2-512"]),  # rsa-sha2-256: flag SSH_AGENT_RSA_SHA2_256
+    ],
+)
+def test_auth_publickey_with_agent_key(
+    sshd: SshdServer,
+    ssh_agent: SshAgent,
+    monkeypatch: pytest.MonkeyPatch,
+    key_type: str,
+    disabled: list[str],
+) -> None:
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(ssh_agent.socket_path))
+    agent = Agent()
+    transport = Transport(
+        socket.create_connection((sshd.host, sshd.port), timeout=10),
+        disabled_algorithms={"pubkeys": disabled},
+    )
+    try:
+        (key,) = [k for k in agent.get_keys() if k.get_name() == key_type]
+        transport.start_client(timeout=10)
+        assert transport.auth_publickey(sshd.user, key) == []
+        assert transport.is_authenticated()
+    finally:
+        transport.close()
+        agent.close()
+
+
+def _read_all(chan: Any) -> bytes:
+    chunks = []
+    while True:
+        data = chan.recv(65536)
+        if not data:
+            return b"".join(chunks)
+        chunks.append(data)
+
+
+def test_forward_agent_to_sshd(
+    sshd: SshdServer,
+    agent_tools: OpenSSH,
+    agent_env: SshAgent,
+    agent_keys: list[KeyFile],
+) -> None:
+    """AgentRequestHandler over a real session: the command on the server lists our agent's
+    keys and signs with each of them (``ssh-add -T``) through the forwarded channel."""
+    transport = Transport(socket.create_connection((sshd.host, sshd.port), timeout=10))
+    handler: AgentRequestHandler | None = None
+    try:
+        transport.start_client(timeout=10)
+        transport.auth_publickey(sshd.user, PKey.from_path(sshd.client_keys["ed25519"]))
+        for _ in range(2):  # the handler serves every agent channel the server opens
+            session = transport.open_session()
+            session.settimeout(20)
+            handler = AgentRequestHandler(session)
+            pubs = " ".join(str(k.pub_path) for k in agent_keys)
+            session.exec_command(f"ssh-add -L && ssh-add -T {pubs} && echo signed-ok")
+            out = _read_all(session).decode()
+            assert session.recv_exit_status() == 0, out
+            local = run([agent_tools.ssh_add, "-L"], env=agent_env.env).splitlines()
+            assert out.splitlines() == [*local, "signed-ok"]
+            session.close()
+            handler.close()
+            assert all(not p.thread.is_alive() for p in handler._client_proxies)
+    finally:
+        if handler is not None:
+            handler.close()
+        transport.close()
 
 
 # --------------------------------------------------------------------------------------------

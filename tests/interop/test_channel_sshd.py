@@ -11,8 +11,8 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from _openssh import SshdServer
 
+from _openssh import SshdServer
 from sshwire.channel import Channel
 from sshwire.pkey import PKey
 from sshwire.ssh_exception import SSHException
