@@ -1,6 +1,137 @@
-"""sshwire: a pure-Python SSH2 client and server library with paramiko's API."""
+"""sshwire: a pure-Python SSH2 client and server library with paramiko's API.
+
+``import sshwire as paramiko`` gives the same top-level names as paramiko 5.1 (the server and
+SFTP families arrive with their issues; see docs/compat.md for what is still missing).
+"""
 
 from __future__ import annotations
 
+from . import (
+    agent,
+    auth_strategy,
+    channel,
+    client,
+    ecdsakey,
+    ed25519key,
+    file,
+    hostkeys,
+    message,
+    pkey,
+    rsakey,
+    ssh_exception,
+    transport,
+    util,
+)
+from ._proto.constants import (
+    OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
+    OPEN_FAILED_CONNECT_FAILED,
+    OPEN_FAILED_RESOURCE_SHORTAGE,
+    OPEN_FAILED_UNKNOWN_CHANNEL_TYPE,
+    OPEN_SUCCEEDED,
+)
+from .agent import Agent, AgentKey
+from .auth_strategy import (
+    AuthFailure,
+    AuthResult,
+    AuthSource,
+    AuthStrategy,
+    InMemoryPrivateKey,
+    NoneAuth,
+    OnDiskPrivateKey,
+    Password,
+    PrivateKey,
+    SourceResult,
+)
+from .channel import Channel, ChannelFile, ChannelStderrFile, ChannelStdinFile
+from .client import AutoAddPolicy, MissingHostKeyPolicy, RejectPolicy, SSHClient, WarningPolicy
+from .ecdsakey import ECDSAKey
+from .ed25519key import Ed25519Key
+from .file import BufferedFile
+from .hostkeys import HostKeys
+from .message import Message
+from .pkey import PKey, PublicBlob, UnknownKeyType, key_classes
+from .rsakey import RSAKey
+from .ssh_exception import (
+    AuthenticationException,
+    BadAuthenticationType,
+    BadHostKeyException,
+    ChannelException,
+    ConfigParseError,
+    CouldNotCanonicalize,
+    IncompatiblePeer,
+    MessageOrderError,
+    PasswordRequiredException,
+    ProxyCommandFailure,
+    SSHException,
+)
+from .transport import SecurityOptions, Transport
+
 __version__ = "0.1.0"
 __version_info__ = (0, 1, 0)
+
+__all__ = [
+    "OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED",
+    "OPEN_FAILED_CONNECT_FAILED",
+    "OPEN_FAILED_RESOURCE_SHORTAGE",
+    "OPEN_FAILED_UNKNOWN_CHANNEL_TYPE",
+    "OPEN_SUCCEEDED",
+    "Agent",
+    "AgentKey",
+    "AuthFailure",
+    "AuthResult",
+    "AuthSource",
+    "AuthStrategy",
+    "AuthenticationException",
+    "AutoAddPolicy",
+    "BadAuthenticationType",
+    "BadHostKeyException",
+    "BufferedFile",
+    "Channel",
+    "ChannelException",
+    "ChannelFile",
+    "ChannelStderrFile",
+    "ChannelStdinFile",
+    "ConfigParseError",
+    "CouldNotCanonicalize",
+    "ECDSAKey",
+    "Ed25519Key",
+    "HostKeys",
+    "InMemoryPrivateKey",
+    "IncompatiblePeer",
+    "Message",
+    "MessageOrderError",
+    "MissingHostKeyPolicy",
+    "NoneAuth",
+    "OnDiskPrivateKey",
+    "PKey",
+    "Password",
+    "PasswordRequiredException",
+    "PrivateKey",
+    "ProxyCommandFailure",
+    "PublicBlob",
+    "RSAKey",
+    "RejectPolicy",
+    "SSHClient",
+    "SSHException",
+    "SecurityOptions",
+    "SourceResult",
+    "Transport",
+    "UnknownKeyType",
+    "WarningPolicy",
+    "__version__",
+    "agent",
+    "auth_strategy",
+    "channel",
+    "client",
+    "ecdsakey",
+    "ed25519key",
+    "file",
+    "hostkeys",
+    "key_classes",
+    "message",
+    "pkey",
+    "rsakey",
+    "ssh_exception",
+    "transport",
+    "util",
+]

@@ -446,7 +446,7 @@ class AgentKey(PKey):
             inner.string()
         except DecodeError as exc:
             raise SSHException(f"ssh-agent sent a malformed signature: {exc}") from None
-        if algorithm is not None and sig_name != algorithm.removesuffix(_CERT):
+        if algorithm in ALGORITHM_FLAG_MAP and sig_name != algorithm.removesuffix(_CERT):
             self.log(
                 logging.DEBUG, "asked ssh-agent for %s, it signed with %s", algorithm, sig_name
             )

@@ -107,6 +107,7 @@ class Channel(util.ClosingContextManager):
         self._remote_closed = False
         self._x11_handler: Any = None
         self._agent_handler: Any = None
+        self._lost: BaseException | None = None  # why the transport died under us, if it did
         # streams that callers are blocked on (None: waiting for the exit status)
         self._waiting: list[_Stream | None] = []
 
@@ -296,6 +297,10 @@ class Channel(util.ClosingContextManager):
         finally:
             with self._cond:
                 self._waiting.remove(None)
+        if self.exit_status == -1 and self.exit_signal is None and self._lost is not None:
+            raise SSHException(
+                f"connection lost before the exit status arrived: {self._lost}"
+            ) from self._lost
         return self.exit_status
 
     def send_exit_status(self, status: int) -> None:
@@ -567,7 +572,9 @@ class Channel(util.ClosingContextManager):
             return False
         return None
 
-    def _on_transport_closed(self) -> None:
+    def _on_transport_closed(self, cause: BaseException | None = None) -> None:
+        if cause is not None and not self._remote_closed:
+            self._lost = cause
         self.closed = True
         self.active = False
         self._update_pipe()

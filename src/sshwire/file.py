@@ -1,8 +1,6 @@
 """Python-style file buffering over a raw byte stream (paramiko's ``paramiko.file``).
 
-Theory of operation
--------------------
-:class:`BufferedFile` turns two primitive hooks into the familiar file API:
+**Theory of operation.** :class:`BufferedFile` builds the familiar file API on two hooks:
 
 ``_read(size)``
     return up to *size* bytes from the stream; ``b""``, ``None`` or :class:`EOFError` mean
@@ -70,16 +68,26 @@ class BufferedFile(ClosingContextManager):
 
     _DEFAULT_BUFSIZE: ClassVar[int] = 8192
 
+    #: *whence* for :meth:`seek`: from the start of the file.
     SEEK_SET = 0
+    #: *whence* for :meth:`seek`: from the current position.
     SEEK_CUR = 1
+    #: *whence* for :meth:`seek`: from the end of the file.
     SEEK_END = 2
 
+    #: Bit in ``_flags``: open for reading (mode ``r`` or ``+``).
     FLAG_READ = 0x1
+    #: Bit in ``_flags``: open for writing (mode ``w``, ``a`` or ``+``).
     FLAG_WRITE = 0x2
+    #: Bit in ``_flags``: writes go to the end of the file (mode ``a``).
     FLAG_APPEND = 0x4
+    #: Bit in ``_flags``: lines are returned as ``bytes`` (mode ``b``).
     FLAG_BINARY = 0x10
+    #: Bit in ``_flags``: writes are buffered (*bufsize* 1 or more).
     FLAG_BUFFERED = 0x20
+    #: Bit in ``_flags``: writes are pushed at each newline (*bufsize* 1).
     FLAG_LINE_BUFFERED = 0x40
+    #: Bit in ``_flags``: ``\r`` and ``\r\n`` end lines too (mode ``U``).
     FLAG_UNIVERSAL_NEWLINE = 0x80
 
     def __init__(self) -> None:
@@ -243,11 +251,13 @@ class BufferedFile(ClosingContextManager):
             result = joined
         else:
             result = joined[:size]
-            self._rbuffer = joined[size:]
+            self._set_rbuffer_from(joined, size)
         self._pos += len(result)
         return result
 
     def _read_to_eof(self, buffered: bytes) -> bytes:
+        # As in paramiko, the read-ahead is handed over (and counted) up front, so if the
+        # stream fails part-way the bytes gathered so far are gone with the exception.
         chunks: list[bytes] = [buffered] if buffered else []
         self._rbuffer = b""
         self._pos += len(buffered)
@@ -316,7 +326,7 @@ class BufferedFile(ClosingContextManager):
         while True:
             if self._at_trailing_cr and universal and len(line) > 0:
                 if line[0] == 0x0A:
-                    line = line
+                    line = line[1:]
                     self._record_newline(_CRLF)
                 else:
                     self._record_newline(_CR)

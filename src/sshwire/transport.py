@@ -57,8 +57,10 @@ _POLL_SECONDS = 0.5  # reader wake-up for banner/handshake deadlines and keepali
 InteractiveHandler = Callable[[str, str, list[tuple[str, bool]]], Sequence[str]]
 
 
+_CERT = "-cert-v01@openssh.com"
+# plain host key algorithms; their certificate forms are appended by preferred_keys
 _CLIENT_HOSTKEY_ORDER: tuple[str, ...] = tuple(
-    sorted(DEFAULT_HOSTKEY_ALGORITHMS, key=lambda a: a.endswith("-cert-v01@openssh.com"))
+    a for a in DEFAULT_HOSTKEY_ALGORITHMS if not a.endswith(_CERT)
 )
 
 
@@ -78,13 +80,15 @@ class SecurityOptions:
         return f"<sshwire.SecurityOptions for {self._transport!r}>"
 
     def _set(self, attr: str, known: Iterable[str], value: Sequence[str]) -> None:
-        if not isinstance(value, tuple | list):
-            raise TypeError("expected a tuple or list of algorithm names")
+        # paramiko's rules and messages: exactly a tuple or a list, of known names
+        if type(value) is list:
+            value = tuple(value)
+        if type(value) is not tuple:
+            raise TypeError("expected tuple or list")
         known_set = set(known)
-        unknown = [v for v in value if v not in known_set]
-        if unknown:
-            raise ValueError(f"unknown algorithm(s): {', '.join(unknown)}")
-        setattr(self._transport, attr, tuple(value))
+        if any(v not in known_set for v in value):
+            raise ValueError("unknown cipher")
+        setattr(self._transport, attr, value)
 
     @property
     def ciphers(self) -> tuple[str, ...]:
@@ -258,7 +262,10 @@ class Transport(threading.Thread, util.ClosingContextManager):
 
     @property
     def preferred_keys(self) -> tuple[str, ...]:
-        return self._filtered("keys", self._preferred_keys)
+        # as paramiko: the enabled plain algorithms, then their certificate forms
+        plain = self._filtered("keys", self._preferred_keys)
+        certs = tuple(a + _CERT for a in plain if not a.endswith(_CERT))
+        return plain + tuple(a for a in certs if a in HOSTKEY_ALGORITHMS)
 
     @property
     def preferred_pubkeys(self) -> tuple[str, ...]:
@@ -420,8 +427,12 @@ class Transport(threading.Thread, util.ClosingContextManager):
         try:
             self.sock.sendall(data)
         except OSError as exc:
-            self._die(SSHException(f"socket error while sending: {exc}"))
-            raise SSHException(f"socket error while sending: {exc}") from exc
+            if isinstance(exc, BrokenPipeError | ConnectionResetError):
+                error = SSHException(f"connection closed by the peer (while sending: {exc})")
+            else:
+                error = SSHException(f"socket error while sending: {exc}")
+            self._die(error)
+            raise error from exc
         self._last_send = time.monotonic()
 
     def _wait(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
@@ -450,8 +461,9 @@ class Transport(threading.Thread, util.ClosingContextManager):
             self.active = False
             channels = list(self._channels.values())
             self._channels.clear()
+            cause = self.saved_exception if not self._closed else None
             for chan in channels:
-                chan._on_transport_closed()
+                chan._on_transport_closed(cause)
         self._wake_all()
 
     # -------------------------------------------------------------------- reader thread
@@ -533,29 +545,28 @@ class Transport(threading.Thread, util.ClosingContextManager):
         self._last_recv = time.monotonic()
         self._probes_unanswered = 0
         later: list[ev.Event] = []
+        error: BaseException | None = None
         with self._lock:
             try:
                 events = core.receive_data(data)
-            except BaseException:
-                self._flush_quietly()
-                raise
+            except BaseException as exc:
+                error, events = exc, []
             for event in events:
                 if not self._channel_event_locked(event):
                     later.append(event)
+        if error is not None:
+            # keep the real cause, send the DISCONNECT the core queued, then give up
+            with self._lock:
+                if self.saved_exception is None:
+                    self.saved_exception = error
+            try:
+                self._flush()
+            except (OSError, SSHException):
+                pass
+            raise error
         self._flush()
         for event in later:
             self._handle(event)
-
-    def _flush_quietly(self) -> None:
-        """Send what the core queued (a DISCONNECT) while giving up; never raises."""
-        core = self._core
-        try:
-            if core is not None:
-                out = core.data_to_send()
-                if out:
-                    self.sock.sendall(out)
-        except (OSError, SSHException):
-            pass
 
     def _channel_event_locked(self, event: ev.Event) -> bool:
         """Apply a channel event under the core lock; False if it is not one."""
@@ -833,6 +844,8 @@ class Transport(threading.Thread, util.ClosingContextManager):
         self, username: str, key: PKey, event: threading.Event | None = None
     ) -> list[str]:
         try:
+            # EXT_INFO (server-sig-algs) arrives by the time the service is accepted
+            self._ensure_userauth_service()
             algorithm = self._pubkey_algorithm(key)
             cert = getattr(key, "public_blob", None)
             blob = cert.key_blob if cert is not None else key.asbytes()

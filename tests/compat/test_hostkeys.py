@@ -557,6 +557,22 @@ def test_save_round_trip(tmp_path: Path) -> None:
     assert list(reloaded_ours) == list(ours)
 
 
+def test_documented_differences_for_broken_blobs(tmp_path: Path) -> None:
+    # docs/compat.md: paramiko pads a truncated blob into a wrong key, and lets a
+    # UnicodeDecodeError escape for a blob whose type string is not UTF-8; sshwire skips both.
+    ed = ed_a()
+    truncated = base64.b64encode(base64.b64decode(ed.b64)[:-3]).decode()
+    not_utf8 = base64.b64encode(b"\x00\x00\x00\x04\xff\xfe\xfd\xfc" + bytes(40)).decode()
+    path = tmp_path / "kh"
+    path.write_text(f"cut {ed.key_type} {truncated}\n{ed.line('ok')}\n")
+    assert "cut" in phk.HostKeys(str(path))
+    assert list(shk.HostKeys(str(path))) == ["ok"]
+    path.write_text(f"bad {ed.key_type} {not_utf8}\n{ed.line('ok')}\n")
+    with pytest.raises(UnicodeDecodeError):
+        phk.HostKeys(str(path))
+    assert list(shk.HostKeys(str(path))) == ["ok"]
+
+
 # --------------------------------------------------------------------------------------------
 # Mutation: add, __setitem__, __delitem__, the per-host mapping, clear
 

@@ -3,8 +3,7 @@
 Both transports are built on one end of a ``socket.socketpair()`` and never started. The
 libraries' default lists differ (each has its own algorithms and order), so the comparisons are
 about behaviour: which names a filter removes, which values a setter takes, and which exception
-(type, then message) a bad value raises. Differences from paramiko are xfail(strict=True) with
-paramiko's behaviour in the reason.
+(type, then message) a bad value raises.
 """
 
 from __future__ import annotations
@@ -103,8 +102,8 @@ def test_disabled_names_are_filtered_out_exactly(make: Factory, kind: str) -> No
     assert isinstance(preferred, tuple)
     assert not set(preferred) & set(disabled)
     expected = tuple(n for n in configured if n not in disabled)
-    if kind == "keys" and isinstance(t, paramiko.Transport):
-        # paramiko derives the certificate forms from the plain host key list
+    if kind == "keys":
+        # both derive the certificate forms from the plain host key list
         expected += tuple(f"{n}-cert-v01@openssh.com" for n in expected)
     assert preferred == expected
     # the other kinds are untouched
@@ -159,14 +158,6 @@ def test_filtering_agrees_on_shared_names(both: tuple[Any, Any]) -> None:
 # -------------------------------------------------------------------- keys and certificates
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "divergence: paramiko 5.1 builds preferred_keys as the filtered plain list plus each "
-        "one's -cert-v01@openssh.com form, so disabled_algorithms={'keys': ['ssh-ed25519']} "
-        "also drops ssh-ed25519-cert-v01@openssh.com; sshwire keeps the certificate form"
-    ),
-)
 def test_disabling_a_key_type_drops_its_certificate_form(both: tuple[Any, Any]) -> None:
     results = []
     pairs = [socket.socketpair(), socket.socketpair()]
@@ -183,13 +174,6 @@ def test_disabling_a_key_type_drops_its_certificate_form(both: tuple[Any, Any]) 
     assert results == [False, False]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "divergence: after key_types = ('ssh-ed25519',) paramiko 5.1's preferred_keys is "
-        "('ssh-ed25519', 'ssh-ed25519-cert-v01@openssh.com'); sshwire's is ('ssh-ed25519',)"
-    ),
-)
 def test_key_types_setter_implies_certificate_form(both: tuple[Any, Any]) -> None:
     for t in both:
         t.get_security_options().key_types = ("ssh-ed25519",)
@@ -255,34 +239,18 @@ def test_setter_exception_types_match_paramiko(both: tuple[Any, Any], prop: str)
 # -- where sshwire differs from paramiko 5.1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="message differs: paramiko 5.1 raises ValueError('unknown cipher') for every property",
-)
 @pytest.mark.parametrize("prop", PROPERTIES)
 def test_unknown_name_message_matches_paramiko(both: tuple[Any, Any], prop: str) -> None:
     outcomes = [_set(t, prop, ("no-such-algorithm",)) for t in both]
     assert outcomes[0] == outcomes[1] == ("ValueError", "unknown cipher")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="message differs: paramiko 5.1 raises TypeError('expected tuple or list')",
-)
 @pytest.mark.parametrize("prop", PROPERTIES)
 def test_bad_type_message_matches_paramiko(both: tuple[Any, Any], prop: str) -> None:
     outcomes = [_set(t, prop, "x") for t in both]
     assert outcomes[0] == outcomes[1] == ("TypeError", "expected tuple or list")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: sshwire's SecurityOptions._set formats the unknown names with ', '.join(...), "
-        "which raises TypeError for a non-str item; paramiko 5.1 raises "
-        "ValueError('unknown cipher') for (1,), (b'aes128-ctr',) and (None,)"
-    ),
-)
 @pytest.mark.parametrize(
     "value", [(1,), (b"aes128-ctr",), ("aes128-ctr", None)], ids=["int", "bytes", "None"]
 )
@@ -296,13 +264,6 @@ class _Names(list):  # type: ignore[type-arg]
     pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "divergence: paramiko 5.1 checks type(x) is list / tuple exactly, so a list or tuple "
-        "subclass raises TypeError('expected tuple or list'); sshwire accepts subclasses"
-    ),
-)
 def test_list_subclass_is_rejected_like_paramiko(both: tuple[Any, Any]) -> None:
     outcomes = [_set(t, "ciphers", _Names(["aes256-ctr"])) for t in both]
     assert outcomes[1][0] == "TypeError"

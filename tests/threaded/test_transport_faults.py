@@ -490,15 +490,6 @@ def test_paramiko_waits_for_server_sig_algs(host_key: PrivateKey, rsa_user_key: 
     assert core.requests == [("publickey", "rsa-sha2-256")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "transport bug: auth_publickey picks the signature algorithm (_pubkey_algorithm) "
-        "before _ensure_userauth_service, so an EXT_INFO that arrives after start_client "
-        "returned is ignored: with server-sig-algs=rsa-sha2-256 it sends rsa-sha2-512 "
-        "(paramiko, above, sends rsa-sha2-256)"
-    ),
-)
 def test_rsa_algorithm_follows_late_server_sig_algs(
     host_key: PrivateKey, rsa_user_key: str
 ) -> None:
