@@ -39,6 +39,7 @@ from ._proto.algorithms.mac import DEFAULT_MACS, MACS
 from ._proto.config import ConnectionConfig
 from ._proto.connection import Connection, Phase
 from ._proto.kex.negotiate import DEFAULT_KEX, KEX_ALGORITHMS
+from ._serving import ServerMode
 from .channel import Channel
 from .message import Message
 from .ssh_exception import (
@@ -142,7 +143,7 @@ def _open_socket(dest: str | tuple[str, int]) -> socket.socket:
     return sock
 
 
-class Transport(threading.Thread, util.ClosingContextManager):
+class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
     """An SSH transport over one socket-like object; paramiko's Transport API."""
 
     _ENCRYPT_INFO = CIPHERS
@@ -225,6 +226,7 @@ class Transport(threading.Thread, util.ClosingContextManager):
         self._tcp_handler: Callable[..., Any] | None = None
         self._x11_handler: Callable[..., Any] | None = None
         self._agent_handler: Callable[..., Any] | None = None
+        self._server_init()
         self._finalizer = weakref.finalize(self, _close_socket, self.sock)
 
     # -------------------------------------------------------------------- description
@@ -320,11 +322,17 @@ class Transport(threading.Thread, util.ClosingContextManager):
         self, event: threading.Event | None = None, timeout: float | None = None
     ) -> None:
         """Negotiate keys as the client; block until done unless ``event`` is given."""
+        core = Connection(True, self._config(), rng=os.urandom, clock=time.monotonic)
+        self._run_negotiation(core, event, timeout)
+
+    def _run_negotiation(
+        self, core: Connection, event: threading.Event | None, timeout: float | None
+    ) -> None:
         self.active = True
         self.completion_event = event or threading.Event()
-        self._core = Connection(True, self._config(), rng=os.urandom, clock=time.monotonic)
-        self._core.start()
-        self.local_version = self._core.local_version
+        self._core = core
+        core.start()
+        self.local_version = core.local_version
         self.start()
         if event is not None:
             return
@@ -519,6 +527,7 @@ class Transport(threading.Thread, util.ClosingContextManager):
             and now - started > self.banner_timeout + self.handshake_timeout
         ):
             raise SSHException("Negotiation timed out (handshake_timeout)")
+        self._check_server_deadlines(now)
         interval = self._keepalive_interval
         if not interval or not self.initial_kex_done:
             return
@@ -592,7 +601,7 @@ class Transport(threading.Thread, util.ClosingContextManager):
             chan = self._channels.get(event.channel)
             if chan is not None:
                 chan._on_reply(event.name, event.success)
-        elif isinstance(event, ev.ChannelRequestReceived):
+        elif isinstance(event, ev.ChannelRequestReceived) and not self.server_mode:
             # applied in order with the data and CLOSE around it; the reply is only sealed
             # here (the flush after the batch sends it)
             chan = self._channels.get(event.channel)
@@ -651,10 +660,21 @@ class Transport(threading.Thread, util.ClosingContextManager):
                     self._global_replies.append(ev.GlobalReplyReceived(False, b""))
                     self._cond.notify_all()
         elif isinstance(event, ev.GlobalRequestReceived):
-            if event.want_reply:
+            if self.server_mode and self.authenticated:
+                self._server_global_request(event)
+            elif event.want_reply:
                 self._command(lambda core: core.global_reply(False))
         elif isinstance(event, ev.ChannelOpenRequested):
-            self._on_channel_open_request(event)
+            if self.server_mode:
+                self._server_open_request(event)
+            else:
+                self._on_channel_open_request(event)
+        elif isinstance(event, ev.ChannelRequestReceived):
+            self._server_channel_request(event)
+        elif isinstance(event, ev.AuthRequested):
+            self._on_auth_requested(event)
+        elif isinstance(event, ev.AuthInfoResponse):
+            self._on_auth_info_response(event)
         elif isinstance(event, ev.PeerDisconnected):
             self._log(logging.INFO, "disconnected by peer: %s", event.description)
             self._die(SSHException(f"disconnected by the server: {event.description}"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .algorithms.cipher import DEFAULT_CIPHERS
 from .algorithms.compression import DEFAULT_COMPRESSIONS
-from .algorithms.hostkey import DEFAULT_HOSTKEY_ALGORITHMS
+from .algorithms.hostkey import DEFAULT_HOSTKEY_ALGORITHMS, DEFAULT_PUBKEY_ALGORITHMS
 from .algorithms.mac import DEFAULT_MACS
 from .constants import MAX_PACKET_LENGTH
 from .kex.negotiate import DEFAULT_KEX
@@ -23,6 +23,7 @@ REKEY_SECONDS = 3600.0
 class ConnectionConfig:
     kex: tuple[str, ...] = DEFAULT_KEX
     host_key: tuple[str, ...] = DEFAULT_HOSTKEY_ALGORITHMS
+    pubkey: tuple[str, ...] = DEFAULT_PUBKEY_ALGORITHMS  # server: accepted for user auth
     ciphers: tuple[str, ...] = DEFAULT_CIPHERS
     macs: tuple[str, ...] = DEFAULT_MACS
     compression: tuple[str, ...] = DEFAULT_COMPRESSIONS

@@ -37,6 +37,7 @@ from . import wire
 from .algorithms.cipher import CIPHERS
 from .algorithms.hostkey import PrivateKey, PublicKey, algorithms_for_key_type
 from .algorithms.mac import MACS
+from .auth import ServerAuth
 from .channel import ChannelTable
 from .config import ConnectionConfig
 from .errors import DecodeError, ProtocolError
@@ -119,6 +120,8 @@ class Connection:
         self._auth_service = "ssh-connection"
         self._started = False
         self.channels = ChannelTable(self.send_payload)
+        self.server_auth = ServerAuth(self.send_payload, self.config.pubkey)
+        self._userauth_service = False  # server: ssh-userauth was requested and accepted
 
     # ------------------------------------------------------------------ output plumbing
 
@@ -257,7 +260,10 @@ class Connection:
         elif c.MSG_KEX_FIRST <= msg <= c.MSG_KEX_LAST:
             self._on_kex_message(msg, body)
         elif msg < 80:
-            self._userauth(msg, body, events)
+            if self.client:
+                self._userauth(msg, body, events)
+            else:
+                self._server_userauth(msg, payload, body, events)
         elif not self.authenticated:
             raise ProtocolError(f"message {msg} before user authentication completed")
         elif msg in (c.MSG_GLOBAL_REQUEST, c.MSG_REQUEST_SUCCESS, c.MSG_REQUEST_FAILURE):
@@ -545,7 +551,48 @@ class Connection:
         else:
             if self.client:
                 raise ProtocolError("SERVICE_REQUEST sent to a client")
+            if name != "ssh-userauth" or self.authenticated:
+                raise ProtocolError(
+                    f"service {name!r} is not available", c.DISCONNECT_SERVICE_NOT_AVAILABLE
+                )
+            self._userauth_service = True
+            self.accept_service(name)
             events.append(ev.ServiceRequested(name))
+
+    # ------------------------------------------------------------------ user auth (server)
+
+    def _server_userauth(
+        self, msg: int, payload: bytes, body: wire.Reader, events: list[ev.Event]
+    ) -> None:
+        if not self._userauth_service:
+            raise ProtocolError("user auth message before the ssh-userauth service request")
+        if self.authenticated:
+            return  # RFC 4252 §5.1: requests after success are ignored
+        assert self.session_id is not None
+        self.server_auth.handle(msg, payload, body, self.session_id, events)
+
+    def auth_accept(self, username: str) -> None:
+        """Server: USERAUTH_SUCCESS; the connection protocol may start."""
+        self.server_auth.accept()
+        self.authenticated = True
+        self.username = username
+        # zlib@openssh.com starts after SUCCESS in both directions
+        self._writer.start_delayed_compression()
+        self._reader.start_delayed_compression()
+
+    def auth_reject(self, methods: list[str], partial: bool = False) -> None:
+        self.server_auth.reject(methods, partial)
+
+    def auth_pk_ok(self, algorithm: str, key_blob: bytes) -> None:
+        self.server_auth.pk_ok(algorithm, key_blob)
+
+    def auth_info_request(
+        self, name: str, instruction: str, prompts: list[tuple[str, bool]]
+    ) -> None:
+        self.server_auth.info_request(name, instruction, prompts)
+
+    def auth_banner(self, message: str) -> None:
+        self.server_auth.banner(message)
 
     # ------------------------------------------------------------------ user auth (client)
 
@@ -614,8 +661,6 @@ class Connection:
         self.send_payload(payload)
 
     def _userauth(self, msg: int, body: wire.Reader, events: list[ev.Event]) -> None:
-        if not self.client:
-            raise ProtocolError(f"unexpected message {msg} (server-side auth is not here yet)")
         if self.authenticated:
             raise ProtocolError(f"user auth message {msg} after authentication")
         if msg == c.MSG_USERAUTH_SUCCESS:

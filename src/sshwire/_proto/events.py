@@ -186,3 +186,26 @@ class ChannelRequestReply(Event):
     channel: int
     name: str
     success: bool
+
+
+@dataclass
+class AuthRequested(Event):
+    """Server side: a USERAUTH_REQUEST; answer with auth_accept/auth_reject/..."""
+
+    username: str
+    service: str
+    method: str
+    password: str | None = None
+    new_password: str | None = None
+    key_algorithm: str | None = None
+    key_blob: bytes | None = None
+    has_signature: bool = False
+    signature_valid: bool = False
+    submethods: str = ""
+
+
+@dataclass
+class AuthInfoResponse(Event):
+    """Server side: the client's answers to a keyboard-interactive INFO_REQUEST."""
+
+    responses: list[str]
