@@ -484,9 +484,16 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
             if settimeout is not None:
                 settimeout(_POLL_SECONDS)
             self._flush()
+            # one reused receive buffer: a fresh 256 KiB object per recv() costs page faults
+            buffer = bytearray(_READ_SIZE)
+            view = memoryview(buffer)
+            recv_into = getattr(self.sock, "recv_into", None)
             while self.active:
                 try:
-                    data = self.sock.recv(_READ_SIZE)
+                    if recv_into is not None:
+                        data: bytes | memoryview = view[: recv_into(buffer)]
+                    else:  # socket-likes without recv_into (e.g. a ProxyCommand)
+                        data = self.sock.recv(_READ_SIZE)
                 except TimeoutError:
                     self._on_idle(started)
                     continue
@@ -548,7 +555,7 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
         elif now - self._last_send >= interval:
             self._command(lambda core: core.global_request("keepalive@lag.net", False))
 
-    def _feed(self, data: bytes) -> None:
+    def _feed(self, data: bytes | memoryview) -> None:
         core = self._core
         assert core is not None
         self._last_recv = time.monotonic()

@@ -251,6 +251,12 @@ def test_passphrase_errors_match_paramiko(keys: dict[tuple[str, str, bool], KeyF
         for password in (None, "wrong-passphrase"):
             ours = _outcome(lambda: kf.cls.from_private_key_file(str(kf.path), password))  # noqa: B023
             theirs = _outcome(lambda: kf.paramiko_cls.from_private_key_file(str(kf.path), password))  # noqa: B023
+            if fmt == "pem" and password is not None:
+                # a wrong passphrase decrypts PEM to random bytes: paramiko's message depends on
+                # which check those bytes happen to fail; ours is always the same
+                assert ours[0] == theirs[0], (name, fmt, password)
+                assert ours[1] in ("Bad password or corrupt private key file", theirs[1])
+                continue
             assert ours == theirs, (name, fmt, password)
 
 

@@ -422,7 +422,16 @@ class RecordingServer(Connection):
 
     requests: list[tuple[str, str]]
 
-    def _userauth(self, msg: int, body: wire.Reader, events: list[ev.Event]) -> None:
+    def accept_service(self, name: str) -> None:
+        # EXT_INFO is still the first packet after the server's NEWKEYS (RFC 8308 §2.4), but
+        # it reaches the client only once the client asked for the service: a slow link
+        self.config.server_sig_algs = ("ssh-ed25519", "rsa-sha2-256")
+        self._send_ext_info()
+        super().accept_service(name)
+
+    def _server_userauth(
+        self, msg: int, payload: bytes, body: wire.Reader, events: list[ev.Event]
+    ) -> None:
         assert msg == c.MSG_USERAUTH_REQUEST
         body.text()  # user
         body.text()  # service
@@ -444,13 +453,7 @@ def _late_ext_info_server(host_key: PrivateKey) -> RecordingServer:
 
 
 def _send_ext_info_then_accept(core: Connection, events: list[ev.Event]) -> None:
-    """EXT_INFO is still the first packet after the server's NEWKEYS (RFC 8308 §2.4), but it
-    reaches the client only once the client asked for the ssh-userauth service: a slow link."""
-    for event in events:
-        if isinstance(event, ev.ServiceRequested):
-            core.config.server_sig_algs = ("ssh-ed25519", "rsa-sha2-256")
-            core._send_ext_info()
-            core.accept_service(event.name)
+    """Nothing to do: RecordingServer.accept_service sends EXT_INFO before the accept."""
 
 
 @pytest.fixture(scope="module")

@@ -189,7 +189,7 @@ class Connection:
 
     # ------------------------------------------------------------------ input
 
-    def receive_data(self, data: bytes) -> list[ev.Event]:
+    def receive_data(self, data: bytes | bytearray | memoryview) -> list[ev.Event]:
         """Feed bytes from the peer (``b""`` at EOF); returns the events they complete.
 
         A protocol violation raises an :class:`SSHException` subclass after queueing a

@@ -36,7 +36,7 @@ class VersionReader:
         self.version: str | None = None
         self.pre_lines: list[str] = []
 
-    def feed(self, data: bytes) -> bytes | None:
+    def feed(self, data: bytes | bytearray | memoryview) -> bytes | None:
         """Feed bytes; once the version line is complete, return what followed it."""
         if not data:
             raise BannerError(self._describe_eof())
