@@ -308,7 +308,15 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
         return self.log_name
 
     def set_hexdump(self, hexdump: bool) -> None:
+        """Log every packet's payload as a hex dump at DEBUG level (never use in production:
+        it shows everything, passwords included)."""
         self._hexdump = hexdump
+        if self._core is not None:
+            self._core.trace = self._dump_packet if hexdump else None
+
+    def _dump_packet(self, direction: str, payload: bytes) -> None:
+        for line in util.format_binary(payload, f"{direction}: "):
+            self.logger.debug(line)
 
     def get_hexdump(self) -> bool:
         return self._hexdump
@@ -331,6 +339,8 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
         self.active = True
         self.completion_event = event or threading.Event()
         self._core = core
+        if self._hexdump:
+            core.trace = self._dump_packet
         core.start()
         self.local_version = core.local_version
         self.start()

@@ -308,3 +308,75 @@ def test_keyboard_interactive_pam(sshd: SshdServer, sshd_password_user: Password
                 t2.close()
         finally:
             t.close()
+
+
+def test_rekey_every_mib_during_channel_transfer(sshd: SshdServer) -> None:
+    """sshd's RekeyLimit 1M while 32 MiB flow each way: nothing lost or reordered."""
+    import hashlib
+    import os
+
+    with sshd.start_with(["RekeyLimit 1M"]) as server:
+        t = _connect(server)
+        try:
+            t.start_client(timeout=10)
+            t.auth_publickey(server.user, _key(server))
+            payload = os.urandom(1 << 20) * 32
+            up = t.open_session()
+            up.exec_command("sha256sum")
+            up.sendall(payload)
+            up.shutdown_write()
+            digest = b""
+            while data := up.recv(1024):
+                digest += data
+            assert digest.split()[0].decode() == hashlib.sha256(payload).hexdigest()
+            down = t.open_session()
+            down.exec_command("head -c 33554432 /dev/zero | tr '\\0' 'x'")
+            got = 0
+            while data := down.recv(1 << 20):
+                assert data.count(b"x") == len(data)
+                got += len(data)
+            assert got == 32 << 20
+            assert t._kex_generation >= 30  # sshd rekeyed at every MiB
+        finally:
+            t.close()
+
+
+def test_host_certificate_against_cert_authority(sshd: SshdServer) -> None:
+    """The host certificate negotiated with sshd validates against a @cert-authority line."""
+    from sshwire.hostkeys import HostKeys
+
+    t = _connect(sshd)
+    try:
+        t.get_security_options().key_types = ("ssh-ed25519-cert-v01@openssh.com",)
+        t.start_client(timeout=10)
+        assert t.host_key_type == "ssh-ed25519-cert-v01@openssh.com"
+        key = t.get_remote_server_key()
+        assert key.public_blob is not None  # the certificate came with the key
+        trusted = HostKeys(str(sshd.known_hosts_ca_path))
+        host = f"[{sshd.host}]:{sshd.port}"
+        assert trusted.check_certificate(host, key)
+        assert not trusted.check_certificate("[other.example]:22", key)
+        plain = HostKeys(str(sshd.known_hosts_path))
+        assert plain.check(host, key)  # and the plain key inside matches the known key
+    finally:
+        t.close()
+
+
+def test_hexdump_logs_packets(
+    sshd: SshdServer, transport: Transport, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert not transport.get_hexdump()
+    transport.set_hexdump(True)
+    assert transport.get_hexdump()
+    transport.set_log_channel("sshwire.transport.dumped")
+    assert transport.get_log_channel() == "sshwire.transport.dumped"
+    with caplog.at_level(10, logger="sshwire.transport.dumped"):
+        transport.start_client(timeout=10)
+    lines = [r.getMessage() for r in caplog.records if r.name == "sshwire.transport.dumped"]
+    assert any(line.startswith("OUT: 14 ") for line in lines)  # our KEXINIT (message 20)
+    assert any(line.startswith("IN: 14 ") for line in lines)  # sshd's KEXINIT
+    transport.set_hexdump(False)
+    caplog.clear()
+    with caplog.at_level(10, logger="sshwire.transport.dumped"):
+        transport.auth_publickey(sshd.user, _key(sshd))
+    assert not [r for r in caplog.records if r.getMessage().startswith(("IN: ", "OUT: "))]

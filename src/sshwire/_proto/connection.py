@@ -120,6 +120,8 @@ class Connection:
         self._auth_service = "ssh-connection"
         self._started = False
         self.channels = ChannelTable(self.send_payload)
+        #: optional packet tracer: called with ("IN" | "OUT", payload) for every packet
+        self.trace: Callable[[str, bytes], None] | None = None
         self.server_auth = ServerAuth(self.send_payload, self.config.pubkey)
         self._userauth_service = False  # server: ssh-userauth was requested and accepted
 
@@ -135,6 +137,8 @@ class Connection:
 
     def _send(self, payload: bytes) -> None:
         """Seal and queue one transport-layer payload now (kex messages included)."""
+        if self.trace is not None:
+            self.trace("OUT", payload)
         self._out.append(self._writer.encode(payload))
 
     def send_payload(self, payload: bytes) -> None:
@@ -232,6 +236,8 @@ class Connection:
     def _dispatch(self, payload: bytes, events: list[ev.Event]) -> None:
         if not payload:
             raise ProtocolError("empty packet payload")
+        if self.trace is not None:
+            self.trace("IN", payload)
         msg = payload[0]
         body = wire.Reader(payload)
         body.byte()
