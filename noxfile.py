@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 
 import nox
@@ -10,6 +11,11 @@ nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 ALL_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+# pyenv's shims only answer for the selected versions: put every installed one on PATH
+for _version in ALL_PYTHONS:
+    for _bin in sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{_version}.*/bin"))):
+        os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
 PASSTHROUGH = ("SSHWIRE_REQUIRE_OPENSSH",)
 
 

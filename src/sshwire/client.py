@@ -338,11 +338,23 @@ class SSHClient(ClosingContextManager):
             known = self._host_keys.get(server_hostkey_name)
         if known is not None:
             self._prefer_known_key_type(t, next(iter(known.keys())))
+        elif any(
+            store.cert_authorities(server_hostkey_name)
+            for store in (self._system_host_keys, self._host_keys)
+        ):
+            t._prefer_host_certificates = True
 
         t.start_client(timeout=timeout)
 
         server_key = t.get_remote_server_key()
-        if known is None:
+        stores = (self._system_host_keys, self._host_keys)
+        if any(store.is_revoked(server_key, server_hostkey_name) for store in stores):
+            raise SSHException(f"the host key of {server_hostkey_name} is marked @revoked")
+        if server_key.public_blob is not None and any(
+            store.check_certificate(server_hostkey_name, server_key) for store in stores
+        ):
+            pass  # a host certificate signed by a @cert-authority trusted for this host
+        elif known is None:
             self._policy.missing_host_key(self, server_hostkey_name, server_key)
         else:
             expected = known.get(server_key.get_name())

@@ -182,6 +182,7 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
         self._preferred_pubkeys: tuple[str, ...] = DEFAULT_PUBKEY_ALGORITHMS
         self._preferred_kex: tuple[str, ...] = DEFAULT_KEX
         self._preferred_compression: tuple[str, ...] = ("none",)
+        self._prefer_host_certificates = False
         self.banner_timeout: float = 15
         self.handshake_timeout: float = 15
         self.auth_timeout: float = 30
@@ -267,7 +268,9 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
         # as paramiko: the enabled plain algorithms, then their certificate forms
         plain = self._filtered("keys", self._preferred_keys)
         certs = tuple(a + _CERT for a in plain if not a.endswith(_CERT))
-        return plain + tuple(a for a in certs if a in HOSTKEY_ALGORITHMS)
+        certs = tuple(a for a in certs if a in HOSTKEY_ALGORITHMS)
+        # certificates first when a @cert-authority vouches for the host (as OpenSSH does)
+        return certs + plain if self._prefer_host_certificates else plain + certs
 
     @property
     def preferred_pubkeys(self) -> tuple[str, ...]:

@@ -712,3 +712,30 @@ def test_close_joins_thread(sshd: SshdServer) -> None:
     assert t is not None
     client.close()
     assert not t.is_alive()
+
+
+@pytest.mark.timeout(60)
+def test_host_certificate_trusted_through_cert_authority(sshd: SshdServer) -> None:
+    """With only a @cert-authority line, the server's host certificate is accepted."""
+    from sshwire.client import RejectPolicy, SSHClient
+
+    client = SSHClient()
+    client.load_host_keys(str(sshd.known_hosts_ca_path))
+    client.set_missing_host_key_policy(RejectPolicy())
+    try:
+        client.connect(
+            sshd.host,
+            sshd.port,
+            username=sshd.user,
+            key_filename=str(sshd.client_keys["ed25519"]),
+            allow_agent=False,
+            look_for_keys=False,
+        )
+        transport = client.get_transport()
+        assert transport is not None and transport.host_key_type == (
+            "ssh-ed25519-cert-v01@openssh.com"
+        )
+        _, stdout, _ = client.exec_command("echo certified")
+        assert stdout.read() == b"certified\n"
+    finally:
+        client.close()
