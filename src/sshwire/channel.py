@@ -473,7 +473,10 @@ class Channel(util.ClosingContextManager):
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError()
                 self._cond.wait(remaining)
-        transport._flush()
+        try:
+            transport._flush()
+        except SSHException as exc:  # the connection died under us: a socket error, as paramiko
+            raise OSError("Socket is closed") from exc
         return sent
 
     # -------------------------------------------------------------- shutting down

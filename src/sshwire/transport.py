@@ -595,7 +595,7 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
             raise error
         self._flush()
         for event in later:
-            self._handle(event)
+            self._handle_event(event)
 
     def _channel_event_locked(self, event: ev.Event) -> bool:
         """Apply a channel event under the core lock; False if it is not one."""
@@ -638,7 +638,7 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
             return False
         return True
 
-    def _handle(self, event: ev.Event) -> None:
+    def _handle_event(self, event: ev.Event) -> None:
         core = self._core
         assert core is not None
         if isinstance(event, ev.VersionReceived):

@@ -8,7 +8,7 @@ import select
 import selectors
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -314,3 +314,70 @@ def test_no_thread_or_fd_left_after_close(sshd: SshdServer) -> None:
 
     gc.collect()
     assert fds() == fds_before
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc), children first."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                parents[int(entry)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == current]
+        found += children
+        frontier += children
+    return found
+
+
+def test_sshd_killed_wakes_every_waiter(sshd: SshdServer) -> None:
+    """SIGKILL to the sshd serving us while threads wait: each raises or ends, none hangs."""
+    import signal
+
+    with sshd.start_with([]) as server:
+        t = Transport(socket.create_connection((server.host, server.port)))
+        t.start_client(timeout=10)
+        t.auth_publickey(server.user, PKey.from_path(server.client_keys["ed25519"]))
+        chans = []
+        for _ in range(4):
+            chan = t.open_session()
+            chan.exec_command("sleep 30")
+            chans.append(chan)
+        stdout = chans[3].makefile("rb")
+        outcomes: list[str] = []
+
+        def run(name: str, fn: Callable[[], object]) -> None:
+            try:
+                fn()
+                outcomes.append(f"{name}: returned")
+            except (SSHException, OSError) as exc:
+                outcomes.append(f"{name}: {type(exc).__name__}")
+
+        waiters = [
+            threading.Thread(target=run, args=("status", chans[0].recv_exit_status)),
+            threading.Thread(target=run, args=("recv", lambda: chans[1].recv(10))),
+            threading.Thread(target=run, args=("sendall", lambda: chans[2].sendall(b"x" * 2**24))),
+            threading.Thread(target=run, args=("read", stdout.read)),
+        ]
+        for w in waiters:
+            w.start()
+        for pid in _descendants(server.pid):
+            os.kill(pid, signal.SIGKILL)
+        for w in waiters:
+            w.join(5)
+            assert not w.is_alive(), "a waiter hung after sshd died"
+        assert sorted(outcomes) == [
+            "read: returned",
+            "recv: returned",
+            "sendall: OSError",
+            "status: SSHException",
+        ]
+        t.close()
+        assert not t.is_alive()

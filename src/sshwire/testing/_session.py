@@ -130,7 +130,8 @@ class Session:
         self.master: int | None = None
         self.slave: int | None = None
         self.term = "dumb"
-        self.started = False
+        self.started = False  # exec/shell/subsystem accepted
+        self.running = False  # start() called: the main thread owns the fds now
         self.proc: subprocess.Popen[bytes] | None = None
         self.exited = _relay.Waker()
         self._exit_event = threading.Event()
@@ -196,6 +197,7 @@ class Session:
 
     def start(self) -> None:
         """Run the process and its pumps in threads (after the request's reply was sent)."""
+        self.running = True
         self.settings.threads.spawn(f"sshwire.testing session {self.chan.get_id()}", self._main)
 
     # ------------------------------------------------------------------ the process
@@ -351,5 +353,5 @@ def send_exit_signal(chan: Channel, signum: int, core_dumped: bool = False) -> N
 
 def close_unstarted(sessions: Sequence[Session]) -> None:
     for session in sessions:
-        if not session.started:
+        if not session.running:
             session.release()
