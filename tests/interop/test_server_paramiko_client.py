@@ -205,6 +205,13 @@ def _echo_roundtrip(t: paramiko.Transport, size: int = 200_000) -> None:
     chan.close()
 
 
+def _round_trip(t: paramiko.Transport) -> None:
+    """A global request the server refuses: its answer means the server has processed
+    everything the client sent before it (see test_server_robustness for why this is needed
+    before asking the server whether it considers the client authenticated)."""
+    assert t.global_request("sync@sshwire.test", wait=True) is None
+
+
 def _read_until(chan: paramiko.Channel, marker: bytes, limit: int = 1 << 16) -> bytes:
     buf = b""
     while marker not in buf:
@@ -411,6 +418,7 @@ def test_password_auth_and_banner(
     assert t.get_banner() == BANNER.encode()
     assert t.auth_password(USER, PASSWORD) == []
     assert t.is_authenticated()
+    _round_trip(t)
     assert served.transport.is_authenticated()
     assert served.transport.get_username() == USER
     assert [e for e in served.policy.auth_log if e[0] == "password"] == [
@@ -521,6 +529,7 @@ def test_two_factor_publickey_then_password(
     assert t.auth_publickey(USER, key) == ["password"]
     assert not t.is_authenticated() and not served.transport.is_authenticated()
     assert t.auth_password(USER, PASSWORD) == []
+    _round_trip(t)
     assert t.is_authenticated() and served.transport.is_authenticated()
     _echo_roundtrip(t, 1000)
 

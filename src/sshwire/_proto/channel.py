@@ -35,6 +35,9 @@ from .errors import ProtocolError
 
 MAX_WINDOW = 0xFFFFFFFF
 MAX_CHANNELS = 8192  # open channels per connection
+#: WINDOW_ADJUST is sent once 1/WINDOW_ADJUST_DIVISOR of the initial window has been consumed
+#: (2: OpenSSH's policy; tests/benchmarks/bench_window.py measures the alternatives)
+WINDOW_ADJUST_DIVISOR = 2
 _DATA_HEADER_ALLOWANCE = 0  # the peer's max packet bounds the data bytes of one message
 
 
@@ -224,7 +227,7 @@ class ChannelTable:
         if state is None or state.phase is not ChannelPhase.OPEN or count <= 0:
             return
         state.unacked += count
-        if state.unacked >= state.initial_window // 2 and not (
+        if state.unacked >= state.initial_window // WINDOW_ADJUST_DIVISOR and not (
             state.close_sent or state.eof_received
         ):
             grant = min(state.unacked, MAX_WINDOW - state.local_window)

@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..pkey import PKey, PublicBlob
@@ -72,20 +71,6 @@ class ThreadGroup:
             if remaining <= 0:
                 return alive
             alive[0].join(remaining)
-
-
-def public_key_of(key: PKey | str | os.PathLike[str]) -> bytes:
-    """The public key blob of a key object, an ``authorized_keys``-style line, or a .pub file."""
-    if isinstance(key, PKey):
-        return key.asbytes()
-    if isinstance(key, os.PathLike):
-        text = Path(key).read_text()
-    else:
-        text = key
-    blobs = authorized_key_blobs(text)
-    if len(blobs) != 1:
-        raise ValueError(f"expected exactly one public key, found {len(blobs)} in {key!r}")
-    return blobs[0]
 
 
 def authorized_key_blobs(text: str) -> list[bytes]:
