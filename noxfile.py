@@ -61,3 +61,4 @@ def bench(session: nox.Session) -> None:
     """Micro-benchmarks now; the comparative suite grows here (see docs/performance.md)."""
     session.install("-e", ".[test]")
     session.run("python", "tests/benchmarks/bench_framing.py", *session.posargs)
+    session.run("python", "tests/benchmarks/bench_window.py", *session.posargs)
