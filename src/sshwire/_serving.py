@@ -221,11 +221,12 @@ class ServerMode:
             self.auth_username = username
 
             def accept(core: Connection) -> None:
+                # marked before SUCCESS leaves, so the client never sees us unauthenticated
+                self.authenticated = True
                 core.auth_accept(username)
 
             self._command(accept)
             with self._cond:
-                self.authenticated = True
                 self._cond.notify_all()
             return
         allowed = self._server_allowed(username)

@@ -90,6 +90,22 @@ def test_send_respects_window_and_packet_size(pair: tuple[Connection, Connection
     assert adjusted and adjusted[0].window == WINDOW // 2
 
 
+def test_window_smaller_than_a_packet_is_never_overrun(pair: tuple[Connection, Connection]) -> None:
+    """A window that ends inside a packet: exactly the window's bytes go out, once."""
+    client, server = pair
+    cid = client.channels.open("session", 40_000, PACKET)
+    _, se = pump(client, server)
+    req = next(e for e in se if isinstance(e, ev.ChannelOpenRequested))
+    server.channels.accept(req.channel, WINDOW, PACKET)
+    pump(client, server)
+    data = os.urandom(100_000)
+    sent = server.channels.send_data(req.channel, data)
+    assert sent == 40_000
+    ce, _ = pump(client, server)
+    got = b"".join(e.data for e in ce if isinstance(e, ev.ChannelData))
+    assert got == data[:40_000]
+
+
 def test_requests_and_replies_in_order(pair: tuple[Connection, Connection]) -> None:
     client, server = pair
     cid, sid = open_channel(client, server)

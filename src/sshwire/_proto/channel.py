@@ -162,7 +162,7 @@ class ChannelTable:
         if total <= 0:
             return 0
         step = max(1, state.remote_max_packet - _DATA_HEADER_ALLOWANCE)
-        view = memoryview(data)
+        view = memoryview(data)[:total]  # never past the window, even in the last chunk
         if ext is None:
             head = wire.byte(c.MSG_CHANNEL_DATA) + wire.uint32(state.remote_id)
         else:
