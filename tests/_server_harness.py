@@ -305,7 +305,13 @@ def read_all(channel: Any, limit: int = 1 << 26) -> bytes:
 
 
 def cmd_echo(policy: Policy, chan: Channel, argv: list[str]) -> int:
-    """Copy stdin to stdout as it comes; stderr gets the byte count and sha256; exit 0."""
+    """Copy stdin to stdout as it comes; stderr gets the byte count and sha256; exit 0.
+
+    ``echo rekey N``: the server also starts a key re-exchange after every N bytes received
+    (and waits for it to finish) while the transfer goes on.
+    """
+    rekey_every = int(argv[1]) if argv[:1] == ["rekey"] else 0
+    next_rekey = rekey_every
     digest = hashlib.sha256()
     total = 0
     for _ in range(1 << 20):
@@ -315,6 +321,12 @@ def cmd_echo(policy: Policy, chan: Channel, argv: list[str]) -> int:
         digest.update(chunk)
         total += len(chunk)
         chan.sendall(chunk)
+        if rekey_every and total >= next_rekey:
+            next_rekey += rekey_every
+            transport = chan.get_transport()
+            assert transport is not None
+            transport.renegotiate_keys()
+            policy.results.put(("rekeyed at", total))
     chan.sendall_stderr(f"{total} {digest.hexdigest()}\n".encode())
     return 0
 

@@ -176,6 +176,8 @@ class ServerMode:
     def _on_auth_requested(self: Any, req: ev.AuthRequested) -> None:
         server = self.server_object
         assert server is not None
+        if self._auth_failures >= self.max_auth_attempts:
+            self._too_many_failures()
         self._send_banner_once()
         username = req.username
         if req.service != "ssh-connection":
@@ -193,7 +195,7 @@ class ServerMode:
                 result = AUTH_FAILED
             elif not req.has_signature:
                 # a query: would this key do? (RFC 4252 §7)
-                if server.check_auth_publickey(username, key) == AUTH_SUCCESSFUL:
+                if server.check_auth_publickey(username, key) != AUTH_FAILED:
                     alg, blob = req.key_algorithm or "", req.key_blob
                     self._command(lambda core: core.auth_pk_ok(alg, blob))
                     return
@@ -234,14 +236,18 @@ class ServerMode:
         if not partial and method != "none":
             self._auth_failures += 1
             self._log(20, "Auth rejected (%s).", method)
-        if self._auth_failures > self.max_auth_attempts:
-            self._command(
-                lambda core: core.disconnect(
-                    c.DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, "too many authentication failures"
-                )
-            )
-            raise SSHException("too many authentication failures")
+        if self._auth_failures >= self.max_auth_attempts:
+            self._too_many_failures()
         self._command(lambda core: core.auth_reject(allowed, partial))
+
+    def _too_many_failures(self: Any) -> None:
+        """OpenSSH's MaxAuthTries: disconnect at the limit, before judging another attempt."""
+        self._command(
+            lambda core: core.disconnect(
+                c.DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, "too many authentication failures"
+            )
+        )
+        raise SSHException("too many authentication failures")
 
     def _check_server_deadlines(self: Any, now: float) -> None:
         elapsed = now - self._started_at

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import selectors
 import socket
 import threading
 import time
@@ -183,6 +184,7 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
         self._preferred_kex: tuple[str, ...] = DEFAULT_KEX
         self._preferred_compression: tuple[str, ...] = ("none",)
         self._prefer_host_certificates = False
+        self._reader_started = time.monotonic()
         self.banner_timeout: float = 15
         self.handshake_timeout: float = 15
         self.auth_timeout: float = 30
@@ -491,17 +493,29 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
 
     def run(self) -> None:
         """The reader loop: receive, feed the core, flush, dispatch events."""
-        started = time.monotonic()
+        started = self._reader_started = time.monotonic()
+        selector: selectors.BaseSelector | None = None
         try:
-            settimeout = getattr(self.sock, "settimeout", None)
-            if settimeout is not None:
-                settimeout(_POLL_SECONDS)
+            # the socket stays blocking (a send timeout would kill slow-reading peers); the
+            # reader waits for input with a selector so it can wake for its deadlines
+            try:
+                fd = self.sock.fileno()
+                selector = selectors.DefaultSelector()
+                selector.register(fd, selectors.EVENT_READ)
+            except (AttributeError, OSError, ValueError):
+                selector = None
+                settimeout = getattr(self.sock, "settimeout", None)
+                if settimeout is not None:
+                    settimeout(_POLL_SECONDS)
             self._flush()
             # one reused receive buffer: a fresh 256 KiB object per recv() costs page faults
             buffer = bytearray(_READ_SIZE)
             view = memoryview(buffer)
             recv_into = getattr(self.sock, "recv_into", None)
             while self.active:
+                if selector is not None and not selector.select(_POLL_SECONDS):
+                    self._on_idle(started)
+                    continue
                 try:
                     if recv_into is not None:
                         data: bytes | memoryview = view[: recv_into(buffer)]
@@ -524,6 +538,8 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
         else:
             self._die(None)
         finally:
+            if selector is not None:
+                selector.close()
             try:
                 self.sock.close()
             except OSError:  # pragma: no cover
@@ -536,10 +552,10 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
             if out:
                 self._sendall(out)
 
-    def _on_idle(self, started: float) -> None:
+    def _check_deadlines(self, started: float, now: float) -> None:
+        """Banner, handshake and (server) login deadlines; raise when one has passed."""
         core = self._core
         assert core is not None
-        now = time.monotonic()
         if core.phase is Phase.VERSION and now - started > self.banner_timeout:
             raise SSHException("Error reading SSH protocol banner: no banner before the timeout")
         if (
@@ -548,6 +564,10 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
         ):
             raise SSHException("Negotiation timed out (handshake_timeout)")
         self._check_server_deadlines(now)
+
+    def _on_idle(self, started: float) -> None:
+        now = time.monotonic()
+        self._check_deadlines(started, now)
         interval = self._keepalive_interval
         if not interval or not self.initial_kex_done:
             return
@@ -571,8 +591,10 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
     def _feed(self, data: bytes | memoryview) -> None:
         core = self._core
         assert core is not None
-        self._last_recv = time.monotonic()
+        now = self._last_recv = time.monotonic()
         self._probes_unanswered = 0
+        if not self.authenticated:  # a busy peer must not outlive the deadlines either
+            self._check_deadlines(self._reader_started, now)
         later: list[ev.Event] = []
         error: BaseException | None = None
         with self._lock:
@@ -581,7 +603,8 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
             except BaseException as exc:
                 error, events = exc, []
             for event in events:
-                if not self._channel_event_locked(event):
+                # wire order: once one event waits for the application, later ones wait too
+                if later or not self._channel_event_locked(event):
                     later.append(event)
         if error is not None:
             # keep the real cause, send the DISCONNECT the core queued, then give up
@@ -594,8 +617,10 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
                 pass
             raise error
         self._flush()
-        for event in later:
-            self._handle_event(event)
+        if later:
+            for event in later:
+                self._handle_event(event)
+            self._flush()
 
     def _channel_event_locked(self, event: ev.Event) -> bool:
         """Apply a channel event under the core lock; False if it is not one."""
@@ -641,6 +666,9 @@ class Transport(threading.Thread, ServerMode, util.ClosingContextManager):
     def _handle_event(self, event: ev.Event) -> None:
         core = self._core
         assert core is not None
+        with self._lock:  # channel events deferred behind an earlier one (wire order)
+            if self._channel_event_locked(event):
+                return
         if isinstance(event, ev.VersionReceived):
             self.remote_version = event.version
             self._log(logging.DEBUG, "remote version %s", event.version)

@@ -579,16 +579,12 @@ def test_exec_large_data_both_ways(logged_in: Any) -> None:
     _echo_roundtrip(client.get_transport(), 4 << 20)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sshwire bug: ChannelTable.send_data queues whole max-packet chunks of the caller's "
-    "buffer even when the peer's window is smaller, but returns only the window size, so "
-    "Channel.sendall sends the overshoot again: bytes are duplicated and the window overrun",
-)
 def test_server_send_respects_a_small_client_window(logged_in: Any) -> None:
     """A client with a window smaller than the server's writes gets every byte exactly once."""
     client, _ = logged_in()
-    chan = client.get_transport().open_session(window_size=40_000, max_packet_size=32768, timeout=10)
+    chan = client.get_transport().open_session(
+        window_size=40_000, max_packet_size=32768, timeout=10
+    )
     chan.settimeout(10)
     chan.exec_command("source 300000")
     chan.shutdown_write()
@@ -599,7 +595,7 @@ def test_server_send_respects_a_small_client_window(logged_in: Any) -> None:
 
 
 def test_exec_many_sequential_and_concurrent(logged_in: Any) -> None:
-    client, served = logged_in()
+    client, _ = logged_in()
     t = client.get_transport()
     for _ in range(5):
         _echo_roundtrip(t, 5000)
@@ -619,7 +615,7 @@ def test_exec_many_sequential_and_concurrent(logged_in: Any) -> None:
 
 
 def test_exec_refused(logged_in: Any) -> None:
-    client, served = logged_in()
+    client, _ = logged_in()
     with pytest.raises(paramiko.SSHException):
         client.exec_command("no-such-command", timeout=10)
     # the connection is still fine
@@ -654,7 +650,7 @@ def _server_id(served: Served, client_chan: paramiko.Channel) -> int:
 
 
 def test_env(logged_in: Any) -> None:
-    client, served = logged_in()
+    client, _ = logged_in()
     t = client.get_transport()
     chan = t.open_session(timeout=10)
     chan.settimeout(10)
@@ -675,7 +671,7 @@ def test_subsystem_handler(logged_in: Any) -> None:
         _enable_everything(transport)
         transport.set_subsystem_handler("toy-echo", EchoSubsystem, b"> ")
 
-    client, served = logged_in(setup)
+    client, _ = logged_in(setup)
     t = client.get_transport()
     chan = t.open_session(timeout=10)
     chan.settimeout(10)
@@ -765,13 +761,14 @@ def test_remote_port_forward(logged_in: Any) -> None:
 
 
 def test_remote_port_forward_refused(logged_in: Any) -> None:
-    client, served = logged_in()
+    client, _ = logged_in()
     with pytest.raises(paramiko.SSHException):
         client.get_transport().request_port_forward("forbidden.invalid", 0)
     _echo_roundtrip(client.get_transport(), 100)
 
 
-def test_x11(logged_in: Any) -> None:
+@pytest.mark.parametrize("via", ["accept", "handler"])
+def test_x11(logged_in: Any, via: str) -> None:
     client, served = logged_in()
     t = client.get_transport()
     chan = t.open_session(timeout=10)
@@ -783,7 +780,7 @@ def test_x11(logged_in: Any) -> None:
         auth_protocol="MIT-MAGIC-COOKIE-1",
         auth_cookie=cookie,
         single_connection=True,
-        handler=lambda channel, origin: opened.put((channel, origin)),
+        handler=None if via == "accept" else lambda chan, origin: opened.put((chan, origin)),
     )
     assert served.policy.x11[_server_id(served, chan)] == (
         True,
@@ -793,9 +790,13 @@ def test_x11(logged_in: Any) -> None:
     )
     chan.exec_command("x11")
     chan.shutdown_write()
-    x11, origin = opened.get(timeout=10)
+    if via == "accept":  # paramiko queues x11 channels for accept() without a handler
+        x11 = t.accept(10)
+        assert x11 is not None
+    else:
+        x11, origin = opened.get(timeout=10)
+        assert origin == (LOOPBACK, 6010)
     x11.settimeout(10)
-    assert origin == (LOOPBACK, 6010)
     assert read_all(x11) == b"X11 hello"
     x11.sendall(b"X11 reply")
     x11.shutdown_write()

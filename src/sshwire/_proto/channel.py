@@ -215,9 +215,9 @@ class ChannelTable:
         )
 
     def reply(self, local_id: int, success: bool) -> None:
-        state = self._open_state(local_id)
-        if state.close_sent:
-            return
+        state = self.channels.get(local_id)
+        if state is None or state.phase is not ChannelPhase.OPEN or state.close_sent:
+            return  # the channel went away while the application decided: nobody to tell
         msg = c.MSG_CHANNEL_SUCCESS if success else c.MSG_CHANNEL_FAILURE
         self._send(wire.byte(msg) + wire.uint32(state.remote_id))
 
