@@ -1,7 +1,11 @@
 """sshwire: a pure-Python SSH2 client and server library with paramiko's API.
 
-``import sshwire as paramiko`` gives the same top-level names as paramiko 5.1 (the server and
-SFTP families arrive with their issues; see docs/compat.md for what is still missing).
+``import sshwire as paramiko`` gives the same top-level names as paramiko 5.1 (the SFTP family and
+the remaining drop-in names arrive with their issues).
+
+PYTEST_DONT_REWRITE: sshwire registers a pytest plugin (sshwire.testing.pytest_plugin), so
+pytest marks this package for assertion rewriting; the marker keeps pytest from warning when
+sshwire was imported before pytest started (e.g. by install_as_paramiko() in sitecustomize).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from . import (
     message,
     pkey,
     rsakey,
+    server,
     ssh_exception,
     transport,
     util,
@@ -51,6 +56,14 @@ from .hostkeys import HostKeys
 from .message import Message
 from .pkey import PKey, PublicBlob, UnknownKeyType, key_classes
 from .rsakey import RSAKey
+from .server import (
+    AUTH_FAILED,
+    AUTH_PARTIALLY_SUCCESSFUL,
+    AUTH_SUCCESSFUL,
+    InteractiveQuery,
+    ServerInterface,
+    SubsystemHandler,
+)
 from .ssh_exception import (
     AuthenticationException,
     BadAuthenticationType,
@@ -70,6 +83,9 @@ __version__ = "0.1.0"
 __version_info__ = (0, 1, 0)
 
 __all__ = [
+    "AUTH_FAILED",
+    "AUTH_PARTIALLY_SUCCESSFUL",
+    "AUTH_SUCCESSFUL",
     "OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED",
     "OPEN_FAILED_CONNECT_FAILED",
     "OPEN_FAILED_RESOURCE_SHORTAGE",
@@ -98,6 +114,7 @@ __all__ = [
     "HostKeys",
     "InMemoryPrivateKey",
     "IncompatiblePeer",
+    "InteractiveQuery",
     "Message",
     "MessageOrderError",
     "MissingHostKeyPolicy",
@@ -114,7 +131,9 @@ __all__ = [
     "SSHClient",
     "SSHException",
     "SecurityOptions",
+    "ServerInterface",
     "SourceResult",
+    "SubsystemHandler",
     "Transport",
     "UnknownKeyType",
     "WarningPolicy",
@@ -131,6 +150,7 @@ __all__ = [
     "message",
     "pkey",
     "rsakey",
+    "server",
     "ssh_exception",
     "transport",
     "util",

@@ -1,50 +1,218 @@
-"""``python -m sshwire``: ``demo``, ``version``; ``serve`` and ``exec`` come with server mode."""
+"""``python -m sshwire``: ``demo``, ``serve`` and ``version``.
+
+``demo``
+    Start the embedded SSH server on 127.0.0.1, connect an :class:`~sshwire.client.SSHClient`
+    to it and run a few commands, showing what happens. Needs nothing but sshwire (and a
+    POSIX ``/bin/sh`` for the commands).
+``serve``
+    Run the embedded server until Ctrl-C: ``--password USER:PASS`` and/or
+    ``--authorized-keys FILE`` (at least one is required), ``--host``, ``--port``,
+    ``--host-key FILE``. It prints the host key fingerprint and an ``ssh`` command line.
+``version``
+    Print sshwire's version.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
+import select
+import signal
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import SSHClient
+
+_STREAMED = 'i=1; while [ $i -le 5 ]; do echo "tick $i"; i=$((i+1)); sleep 0.2; done'
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _show(label: str, data: bytes) -> None:
+    text = data.decode("utf-8", "replace").rstrip("\n")
+    lines = text.splitlines() or [""]
+    _say(f"     {label:<7} {lines[0]}")
+    for line in lines[1:]:
+        _say(f"     {'':<7} {line}")
+
+
+def _run(client: SSHClient, command: str, stdin: bytes | None = None, **kw: Any) -> None:
+    _say(f"   $ {command}")
+    i, o, e = client.exec_command(command, **kw)
+    if stdin is not None:
+        _show("stdin", stdin)
+        i.write(stdin)
+        i.close()  # EOF: the command sees the end of its input
+    out, err = o.read(), e.read()
+    chan = o.channel
+    status = chan.recv_exit_status()
+    if out:
+        _show("stdout", out)
+    if err:
+        _show("stderr", err)
+    if chan.exit_signal is not None:
+        _say(f"     -> killed by signal {chan.exit_signal}")
+    else:
+        _say(f"     -> exit status {status}")
+    _say()
+
+
+def _stream(client: SSHClient) -> None:
+    """Read a slow command's output as it comes, with select() on Channel.fileno()."""
+    transport = client.get_transport()
+    assert transport is not None
+    chan = transport.open_session()
+    _say(f"   $ {_STREAMED}")
+    chan.exec_command(_STREAMED)
+    start = time.monotonic()
+    pending = b""
+    for _ in range(10_000):  # bounded; ends at the command's EOF
+        readable, _, _ = select.select([chan], [], [], 10)
+        if not readable:
+            _say("     (no output for 10 s: giving up)")
+            break
+        data = chan.recv(4096)
+        if not data:
+            break
+        pending += data
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            _say(f"     {time.monotonic() - start:5.2f}s  {line.decode()}")
+    _say(f"     -> exit status {chan.recv_exit_status()}")
+    chan.close()
+    _say()
 
 
 def _demo() -> int:
-    """Show what works today: frame and unframe packets under every default cipher."""
-    from ._proto.algorithms.cipher import CIPHERS, DEFAULT_CIPHERS
-    from ._proto.algorithms.mac import DEFAULT_MACS
-    from ._proto.framing import PacketReader, PacketWriter
+    from . import __version__
+    from .testing import SSHServer
 
-    print("sshwire demo: the binary packet protocol, round-tripped in memory")
-    print("(the end-to-end demo against the embedded SSH server arrives with server mode)\n")
-    payload = os.urandom(32 * 1024)
-    count = 512
-    for name in DEFAULT_CIPHERS:
-        spec = CIPHERS[name]
-        mac = None if spec.is_aead else DEFAULT_MACS[0]
-        key, iv, mac_key = os.urandom(spec.key_size), os.urandom(spec.iv_size), os.urandom(64)
-        writer, reader = PacketWriter(os.urandom), PacketReader()
-        writer.set_keys(name, key, iv, mac, mac_key)
-        reader.set_keys(name, key, iv, mac, mac_key)
-        start = time.perf_counter()
-        for _ in range(count):
-            reader.feed(writer.encode(payload))
-            got = reader.next_payload()
-            if got != payload:
-                print(f"  {name}: MISMATCH")
-                return 1
-        elapsed = time.perf_counter() - start
-        label = name if mac is None else f"{name} + {mac}"
-        mbps = count * len(payload) / elapsed / 1e6
-        print(f"  {label:<50} {mbps:8.0f} MB/s encode+decode")
-    print("\nall ciphers round-tripped")
+    started = time.monotonic()
+    _say(f"sshwire {__version__} demo: a pure-Python SSH server and client talking over loopback")
+    _say()
+    with tempfile.TemporaryDirectory(prefix="sshwire-demo-") as home:
+        server = SSHServer(cwd=home)
+        user = server.add_user("demo")
+        with server:
+            _say(f"1. Started the embedded SSH server on {server.host}:{server.port}")
+            _say(f"   host key {server.host_key.get_name()} {server.host_key_fingerprint}")
+            _say()
+            with server.connect_client() as client:
+                transport = client.get_transport()
+                assert transport is not None
+                _say(f'2. Connected an SSHClient as "{user.username}" with its ed25519 key')
+                core = getattr(transport, "_core", None)
+                n = getattr(core, "negotiated", None)
+                if n is not None:
+                    _say(f"   key exchange  {n.kex}")
+                    _say(f"   host key      {n.host_key}")
+                    mac = n.mac_cs or "(built into the cipher)"
+                    _say(f"   cipher        {n.cipher_cs}   mac {mac}")
+                _say()
+                _say("3. Commands run with SSHClient.exec_command()")
+                _say()
+                _run(client, 'echo "hello from $(uname -s)"; exit 0')
+                _run(client, "echo to stderr >&2; exit 3")
+                _run(client, "tr a-z A-Z", stdin=b"stdin goes through, EOF ends it\n")
+                _run(client, 'echo "GREETING is $GREETING"', environment={"GREETING": "hi!"})
+                _run(client, "kill -TERM $$")
+                _say("4. A slow command, read as it runs with select() on Channel.fileno()")
+                _say()
+                _stream(client)
+    _say(f"Done in {time.monotonic() - started:.1f} s: server stopped, connection closed.")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .pkey import PKey
+    from .testing import SSHServer
+
+    passwords: dict[str, str] = {}
+    for item in args.password:
+        user, sep, password = item.partition(":")
+        if not sep or not user:
+            print(f"--password wants USER:PASS, not {item!r}", file=sys.stderr)
+            return 2
+        passwords[user] = password
+    if not passwords and not args.authorized_keys:
+        print(
+            "refusing to start: no authentication method. Give --password USER:PASS "
+            "and/or --authorized-keys FILE.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        host_keys = [PKey.from_path(path) for path in args.host_key] or None
+        server = SSHServer(
+            host=args.host,
+            port=args.port,
+            passwords=passwords,
+            authorized_keys=args.authorized_keys,
+            host_keys=host_keys,
+        )
+        server.start()
+    except (OSError, ValueError) as exc:
+        print(f"cannot start the server: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        _say(f"sshwire SSH server listening on {server.host}:{server.port}")
+        if server.host not in ("127.0.0.1", "::1", "localhost"):
+            _say("WARNING: not a loopback address: anyone who can log in runs commands as you")
+        for key in server.host_keys:
+            _say(f"host key {key.get_name()} {key.fingerprint}")
+        user = next(iter(passwords), None)
+        _say("connect with:")
+        _say(f"  {server.ssh_command_line(user)}")
+        _say("Ctrl-C stops it.")
+        while not stop.wait(3600):  # interruptible by Ctrl-C (KeyboardInterrupt)
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.close()
+    _say("stopped")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sshwire", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m sshwire", description="sshwire: a pure-Python SSH2 library."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the demo")
+    sub.add_parser("demo", help="run an SSH server and client in this process and show them")
+    serve = sub.add_parser("serve", help="run the embedded SSH server until Ctrl-C")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument(
+        "--authorized-keys",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="public keys allowed to log in (authorized_keys or .pub file; repeatable)",
+    )
+    serve.add_argument(
+        "--password",
+        action="append",
+        default=[],
+        metavar="USER:PASS",
+        help="a user allowed to log in with a password (repeatable)",
+    )
+    serve.add_argument(
+        "--host-key",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="private host key file (repeatable; default: a new ed25519 key)",
+    )
     sub.add_parser("version", help="print the version")
     args = parser.parse_args(argv)
     if args.command == "version":
@@ -52,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(__version__)
         return 0
+    if args.command == "serve":
+        return _serve(args)
     return _demo()
 
 

@@ -386,14 +386,16 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         self._closed = True
         self.active = False
         try:
+            # wakes the reader (its selector sees EOF); closing the fd first would drop the
+            # fd from the epoll set and lose that wake-up
             self.sock.shutdown(socket.SHUT_RDWR)
         except (OSError, AttributeError):
             pass
+        self.stop_thread()
         try:
-            self.sock.close()
+            self.sock.close()  # the reader closes it too as it ends; this covers no reader
         except OSError:  # pragma: no cover
             pass
-        self.stop_thread()
 
     # -------------------------------------------------------------------- status
 
@@ -419,6 +421,38 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         if gp is None:
             return ("unknown", 0)
         return gp()
+
+    def _negotiated_pair(self, client_side: str, server_side: str) -> tuple[Any, Any]:
+        core = self._core
+        if core is None or core.negotiated is None:
+            return None, None
+        n = core.negotiated
+        ours, theirs = getattr(n, client_side), getattr(n, server_side)
+        return (theirs, ours) if self.server_mode else (ours, theirs)
+
+    @property
+    def local_cipher(self) -> str | None:
+        """The cipher of what we send (``None`` before the first key exchange)."""
+        return self._negotiated_pair("cipher_cs", "cipher_sc")[0]  # type: ignore[no-any-return]
+
+    @property
+    def remote_cipher(self) -> str | None:
+        return self._negotiated_pair("cipher_cs", "cipher_sc")[1]  # type: ignore[no-any-return]
+
+    @property
+    def local_mac(self) -> str | None:
+        """The MAC of what we send (``None`` with an AEAD cipher or before kex)."""
+        return self._negotiated_pair("mac_cs", "mac_sc")[0]  # type: ignore[no-any-return]
+
+    @property
+    def remote_mac(self) -> str | None:
+        return self._negotiated_pair("mac_cs", "mac_sc")[1]  # type: ignore[no-any-return]
+
+    @property
+    def kex_engine_name(self) -> str | None:
+        """The negotiated key exchange method."""
+        core = self._core
+        return None if core is None or core.negotiated is None else core.negotiated.kex
 
     def get_remote_server_key(self) -> PKey:
         if not self.active or self.host_key is None:

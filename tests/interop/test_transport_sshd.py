@@ -125,6 +125,13 @@ def test_cipher_and_mac(sshd: SshdServer, cipher: str, mac: str | None) -> None:
         assert t._core is not None and t._core.negotiated is not None
         n = t._core.negotiated
         assert (n.cipher_cs, n.cipher_sc, n.mac_cs, n.mac_sc) == (cipher, cipher, mac, mac)
+        assert (t.local_cipher, t.remote_cipher, t.local_mac, t.remote_mac) == (
+            cipher,
+            cipher,
+            mac,
+            mac,
+        )
+        assert t.kex_engine_name == n.kex
         t.auth_publickey(sshd.user, _key(sshd))
         for _ in range(3):
             _round_trip(t)

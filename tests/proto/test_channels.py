@@ -93,7 +93,7 @@ def test_send_respects_window_and_packet_size(pair: tuple[Connection, Connection
 def test_window_smaller_than_a_packet_is_never_overrun(pair: tuple[Connection, Connection]) -> None:
     """A window that ends inside a packet: exactly the window's bytes go out, once."""
     client, server = pair
-    cid = client.channels.open("session", 40_000, PACKET)
+    client.channels.open("session", 40_000, PACKET)
     _, se = pump(client, server)
     req = next(e for e in se if isinstance(e, ev.ChannelOpenRequested))
     server.channels.accept(req.channel, WINDOW, PACKET)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..pkey import PKey, PublicBlob
+from ..pkey import PublicBlob
 from ._relay import Waker
 
 logger = logging.getLogger("sshwire.testing")
@@ -172,6 +172,19 @@ class Settings:
     stop: Waker = field(default_factory=Waker)
     threads: ThreadGroup = field(default_factory=ThreadGroup)
     subsystems: dict[str, Subsystem] = field(default_factory=dict)
+    #: notified whenever a connection or a session's process starts or ends
+    activity: threading.Condition = field(default_factory=threading.Condition)
+    running_sessions: int = 0
+
+    def session_started(self) -> None:
+        with self.activity:
+            self.running_sessions += 1
+            self.activity.notify_all()
+
+    def session_ended(self) -> None:
+        with self.activity:
+            self.running_sessions -= 1
+            self.activity.notify_all()
 
     def env_accepted(self, name: str) -> bool:
         return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.accept_env)

@@ -18,6 +18,8 @@ client as an open failure, as sshd does; a loopback connect answers at once.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -117,7 +119,10 @@ class _RemoteListener:
         _relay.SocketRelay(chan, client, settings.stop, settings.threads.spawn)
 
     def close(self) -> None:
+        """Stop listening now (new connections are refused); the thread closes the socket."""
         self.cancel.set()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # Linux: the port stops accepting at once
 
 
 class Connection(ServerInterface):
@@ -133,6 +138,11 @@ class Connection(ServerInterface):
         self.settings = settings
         self.peer = sock.getpeername()
         local = sock.getsockname()
+        # Transport.close() closes the socket while its reader thread waits on it in a
+        # selector, which loses shutdown()'s wake-up (the fd leaves the epoll set) and costs
+        # the reader's 0.5 s poll interval. A second fd for the socket keeps it in the set
+        # until the transport is closed (reported; harmless once fixed).
+        self._sock_ref: int | None = os.dup(sock.fileno())
         self.transport = _ServerTransport(sock)
         self.transport.server_auth_timeout = settings.login_grace_time
         for key in host_keys:
@@ -181,6 +191,7 @@ class Connection(ServerInterface):
 
     def _teardown(self) -> None:
         self.transport.close()  # channels close too: running sessions hang up on their own
+        self._release_sock_ref()
         with self._lock:
             direct, self._direct = list(self._direct.values()), {}
             listeners, self._listeners = list(self._listeners.values()), {}
@@ -195,6 +206,16 @@ class Connection(ServerInterface):
     def close(self) -> None:
         """Disconnect this client (the connection's thread then tears everything down)."""
         self.transport.close()
+        self._release_sock_ref()
+
+    def _release_sock_ref(self) -> None:
+        transport = self.transport
+        if transport.is_alive() and threading.current_thread() is not transport:
+            transport.join(10)  # the reader may still be waiting on the socket
+        with self._lock:
+            fd, self._sock_ref = self._sock_ref, None
+        if fd is not None:
+            os.close(fd)
 
     # ------------------------------------------------------------------ authentication
 
@@ -242,9 +263,7 @@ class Connection(ServerInterface):
             session = self._sessions.get(chan.get_id())
             if session is None or session.chan is not chan:
                 if len(self._sessions) > 64:  # forget finished ones
-                    self._sessions = {
-                        k: s for k, s in self._sessions.items() if not s.chan.closed
-                    }
+                    self._sessions = {k: s for k, s in self._sessions.items() if not s.chan.closed}
                 session = Session(self.settings, chan, self._ssh_env)
                 self._sessions[chan.get_id()] = session
             return session
@@ -349,4 +368,3 @@ class Connection(ServerInterface):
             listener = self._listeners.pop((address, port), None)
         if listener is not None:
             listener.close()
-

@@ -125,7 +125,9 @@ def pump_fds_to_channel(
     drain_until: float | None = None
     while pending:
         wakers = [stop.fileno()] if drain_until is not None else [stop.fileno(), exited.fileno()]
-        timeout = None if drain_until is None else min(DRAIN_SILENCE, drain_until - time.monotonic())
+        timeout = (
+            None if drain_until is None else min(DRAIN_SILENCE, drain_until - time.monotonic())
+        )
         if timeout is not None and timeout <= 0:
             return
         ready = wait_fds([*pending, *wakers], (), timeout)

@@ -50,7 +50,9 @@ def generate_key(key_type: str = "ed25519", bits: int | None = None) -> PKey:
     try:
         wire_name = _KEY_TYPES[key_type]
     except KeyError:
-        raise ValueError(f"unknown key type {key_type!r}: use one of {sorted(_KEY_TYPES)}") from None
+        raise ValueError(
+            f"unknown key type {key_type!r}: use one of {sorted(_KEY_TYPES)}"
+        ) from None
     if wire_name == "ssh-ed25519":
         from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -199,7 +201,7 @@ class SSHServer:
         self._settings.subsystems.update(subsystems or {})
         self._users: list[Credentials] = []
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
+        self._activity = self._settings.activity  # guards _connections too
         self._connections: set[Connection] = set()
         self._listener: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
@@ -321,14 +323,13 @@ class SSHServer:
             if self._closed:
                 return
             self._closed = True
-            connections = list(self._connections)
         settings = self._settings
         settings.stop.set()
         if self._accept_thread is not None:
             self._accept_thread.join(timeout)
         if self._listener is not None:
             self._listener.close()
-        with self._lock:
+        with self._activity:
             connections = list(self._connections)
         for conn in connections:
             conn.close()
@@ -368,7 +369,7 @@ class SSHServer:
         except OSError:  # the client is already gone
             sock.close()
             return
-        with self._lock:
+        with self._activity:
             if self._closed:
                 conn.close()
                 return
@@ -376,9 +377,9 @@ class SSHServer:
         self._settings.threads.spawn(f"sshwire.testing connection {conn.peer}", conn.run)
 
     def _connection_done(self, conn: Connection) -> None:
-        with self._idle:
+        with self._activity:
             self._connections.discard(conn)
-            self._idle.notify_all()
+            self._activity.notify_all()
 
     # ------------------------------------------------------------------ state
 
@@ -427,13 +428,28 @@ class SSHServer:
     @property
     def connection_count(self) -> int:
         """Clients connected right now."""
-        with self._lock:
+        with self._activity:
             return len(self._connections)
 
-    def wait_until_idle(self, timeout: float | None = None) -> bool:
-        """Wait until no client is connected; False if ``timeout`` seconds passed first."""
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._connections, timeout)
+    @property
+    def session_count(self) -> int:
+        """Commands and shells running right now (their processes not yet reaped)."""
+        with self._activity:
+            return self._settings.running_sessions
+
+    def wait_until_idle(self, timeout: float | None = None, *, connections: bool = True) -> bool:
+        """Wait until no command runs and (with ``connections``) no client is connected.
+
+        Returns False if ``timeout`` seconds passed first. Useful after a client closes:
+        the server notices, hangs up its processes and forgets the connection.
+        """
+        settings = self._settings
+
+        def idle() -> bool:
+            return not settings.running_sessions and not (connections and self._connections)
+
+        with self._activity:
+            return self._activity.wait_for(idle, timeout)
 
     # ------------------------------------------------------------------ clients
 
@@ -533,8 +549,8 @@ def _blobs(source: KeySource) -> list[bytes]:
     """Key blobs from a key, public key line(s), or a ``.pub``/``authorized_keys`` file."""
     if isinstance(source, PKey):
         return [source.asbytes()]
-    if isinstance(source, str) and " " in source.strip():
-        text = source
+    if isinstance(source, str) and " " in source.strip() and not os.path.exists(source):
+        text = source  # key text rather than a file name
     else:
         text = Path(source).read_text()
     blobs = authorized_key_blobs(text)

@@ -198,7 +198,13 @@ class Session:
     def start(self) -> None:
         """Run the process and its pumps in threads (after the request's reply was sent)."""
         self.running = True
-        self.settings.threads.spawn(f"sshwire.testing session {self.chan.get_id()}", self._main)
+        self.settings.session_started()
+        name = f"sshwire.testing session {self.chan.get_id()}"
+        try:
+            self.settings.threads.spawn(name, self._main)
+        except BaseException:
+            self.settings.session_ended()
+            raise
 
     # ------------------------------------------------------------------ the process
 
@@ -236,13 +242,19 @@ class Session:
         )
 
     def _main(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self.settings.session_ended()
+
+    def _serve(self) -> None:
         chan = self.chan
         try:
             with self._lock:
                 if self._closed:
                     return
                 self.proc = proc = self._spawn()
-        except (OSError, subprocess.SubprocessError) as exc:
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:  # ValueError: NUL
             self._fail(f"sshwire.testing: cannot run {self.argv[0]!r}: {exc}\r\n")
             return
         threads = self.settings.threads
@@ -254,7 +266,10 @@ class Session:
         else:
             assert proc.stdin and proc.stdout and proc.stderr
             in_fd = proc.stdin.fileno()
-            sources = {proc.stdout.fileno(): chan.sendall, proc.stderr.fileno(): chan.sendall_stderr}
+            sources = {
+                proc.stdout.fileno(): chan.sendall,
+                proc.stderr.fileno(): chan.sendall_stderr,
+            }
             for fd in (in_fd, *sources):
                 os.set_blocking(fd, False)
         name = f"sshwire.testing session {chan.get_id()}"
