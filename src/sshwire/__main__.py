@@ -183,6 +183,70 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_target(target: str, port: int | None) -> tuple[str | None, str, int]:
+    """``[user@]host[:port]`` (``[v6addr]:port`` for IPv6) -> (user, host, port)."""
+    user, _, hostport = target.rpartition("@")
+    host, found_port = hostport, None
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        host = hostport[1:end]
+        if hostport[end + 1 : end + 2] == ":":
+            found_port = int(hostport[end + 2 :])
+    elif hostport.count(":") == 1:
+        host, port_text = hostport.split(":")
+        found_port = int(port_text)
+    return (user or None), host, port or found_port or 22
+
+
+def _exec(args: argparse.Namespace) -> int:
+    """Run one command remotely, as ``ssh host command`` does (BatchMode: never prompts)."""
+    from .client import AutoAddPolicy, RejectPolicy, SSHClient
+    from .ssh_exception import SSHException
+
+    user, host, port = _parse_target(args.target, args.port)
+    client = SSHClient()
+    client.load_system_host_keys()
+    client.set_missing_host_key_policy(AutoAddPolicy() if args.accept_new else RejectPolicy())
+    try:
+        client.connect(
+            host,
+            port,
+            username=user,
+            key_filename=args.identity or None,
+            timeout=args.timeout,
+        )
+        transport = client.get_transport()
+        assert transport is not None
+        chan = transport.open_session()
+        chan.exec_command(" ".join(args.remote_command))
+        chan.shutdown_write()  # no stdin: like ssh -n
+        out, err = sys.stdout.buffer, sys.stderr.buffer
+        for _ in range(1_000_000):  # bounded; ends at EOF on both streams
+            readable, _, _ = select.select([chan], [], [], 1.0)
+            if chan.recv_stderr_ready():
+                err.write(chan.recv_stderr(65536))
+                err.flush()
+            if readable:
+                data = chan.recv(65536)
+                if not data:
+                    break
+                out.write(data)
+                out.flush()
+        while data := chan.recv_stderr(65536):
+            err.write(data)
+        err.flush()
+        status = chan.recv_exit_status()
+        if chan.exit_signal:
+            print(f"sshwire: remote command killed by signal {chan.exit_signal}", file=sys.stderr)
+            return 255
+        return status if status >= 0 else 255
+    except (SSHException, OSError) as exc:
+        print(f"sshwire: {host}: {exc}", file=sys.stderr)
+        return 255
+    finally:
+        client.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sshwire", description="sshwire: a pure-Python SSH2 library."
@@ -213,6 +277,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="FILE",
         help="private host key file (repeatable; default: a new ed25519 key)",
     )
+    run = sub.add_parser("exec", help="run a command on an SSH server, like ssh HOST COMMAND")
+    run.add_argument("target", metavar="[user@]host[:port]")
+    run.add_argument(
+        "remote_command", nargs="+", metavar="command", help="joined with spaces, as ssh does"
+    )
+    run.add_argument("-p", "--port", type=int, default=None, help="port (default 22)")
+    run.add_argument("-i", "--identity", action="append", default=[], metavar="FILE")
+    run.add_argument("--timeout", type=float, default=30.0, help="connect timeout, seconds")
+    run.add_argument(
+        "--accept-new",
+        action="store_true",
+        help="trust and remember an unknown host key (default: refuse, like BatchMode)",
+    )
     sub.add_parser("version", help="print the version")
     args = parser.parse_args(argv)
     if args.command == "version":
@@ -222,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "serve":
         return _serve(args)
+    if args.command == "exec":
+        return _exec(args)
     return _demo()
 
 
