@@ -46,7 +46,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".", "mypy")
+    session.install("-e", ".", "mypy", "pytest")  # pytest: the sshwire.testing plugin
     session.run("mypy", "--strict", "src/sshwire")
 
 
