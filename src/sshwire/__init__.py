@@ -27,6 +27,7 @@ from . import (
     transport,
     util,
 )
+from ._compat import install_as_paramiko
 from ._proto.constants import (
     OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
     OPEN_FAILED_CONNECT_FAILED,
@@ -146,6 +147,7 @@ __all__ = [
     "ed25519key",
     "file",
     "hostkeys",
+    "install_as_paramiko",
     "key_classes",
     "message",
     "pkey",
