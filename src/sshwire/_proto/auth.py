@@ -86,8 +86,9 @@ class ServerAuth:
             return False
         if algorithm not in key.algorithms:
             return False
-        plain = algorithm.replace("-cert-v01@openssh.com", "")
-        return key.verify(plain, signature, data)
+        # a certificate algorithm for a certificate: verify() checks the certified key's
+        # signature (whose blob names the plain algorithm)
+        return key.verify(algorithm, signature, data)
 
     # ---------------------------------------------------------------- answers
 

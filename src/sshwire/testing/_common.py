@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._proto.algorithms.hostkey import CERT_TYPE_USER, PublicKey
 from ..pkey import PublicBlob
 from ._relay import Waker
 
@@ -102,6 +103,7 @@ class Authorizer:
         self._any_user_keys: set[bytes] = set()
         self._user_keys: dict[str, set[bytes]] = {}
         self._passwords: dict[str, str] = {}
+        self._user_cas: set[bytes] = set()
 
     def add_key(self, blob: bytes, username: str | None = None) -> None:
         with self._lock:
@@ -114,10 +116,15 @@ class Authorizer:
         with self._lock:
             self._passwords[username] = password
 
+    def add_user_ca(self, blob: bytes) -> None:
+        """Trust the CA whose public key blob is ``blob`` to certify user keys."""
+        with self._lock:
+            self._user_cas.add(blob)
+
     @property
     def has_keys(self) -> bool:
         with self._lock:
-            return bool(self._any_user_keys or self._user_keys)
+            return bool(self._any_user_keys or self._user_keys or self._user_cas)
 
     @property
     def has_passwords(self) -> bool:
@@ -135,6 +142,32 @@ class Authorizer:
     def key_ok(self, username: str, blob: bytes) -> bool:
         with self._lock:
             return blob in self._any_user_keys or blob in self._user_keys.get(username, ())
+
+    def cert_ok(self, username: str, blob: bytes, now: float | None = None) -> bool:
+        """Whether the user certificate ``blob`` lets ``username`` log in (sshd's checks).
+
+        The certificate must be a user certificate signed (validly) by a trusted CA, valid
+        now, and name ``username`` among its principals (no principals: any user). As no
+        critical option is implemented (``force-command``, ``source-address``, ...), a
+        certificate carrying any is refused rather than obeyed halfway.
+        """
+        with self._lock:
+            cas = frozenset(self._user_cas)
+        if not cas:
+            return False
+        try:
+            cert = PublicKey.from_blob(blob).cert
+        except Exception:  # malformed: DecodeError, or anything the parser lets through
+            return False
+        if cert is None or cert.cert_type != CERT_TYPE_USER or cert.signature_key not in cas:
+            return False
+        if not cert.valid_at(int(time.time() if now is None else now)):
+            return False
+        if cert.principals and username not in cert.principals:
+            return False
+        if cert.critical_options:
+            return False
+        return cert.cert_signature_valid()
 
     def password_ok(self, username: str, password: str) -> bool:
         with self._lock:
@@ -169,6 +202,7 @@ class Settings:
     banner: str | None
     authorizer: Authorizer
     configure_transport: Callable[[Any], object] | None
+    allow_agent_forwarding: bool = True
     stop: Waker = field(default_factory=Waker)
     threads: ThreadGroup = field(default_factory=ThreadGroup)
     subsystems: dict[str, Subsystem] = field(default_factory=dict)

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -123,6 +125,78 @@ class _RemoteListener:
         self.cancel.set()
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)  # Linux: the port stops accepting at once
+
+
+class _AgentListener:
+    """A forwarded agent's unix socket: each connection becomes an auth-agent channel.
+
+    The socket lives in a private directory (mode 0700) made for it; both are removed when
+    the listener stops (its session ended, its connection closed, or the server closed).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.directory = tempfile.mkdtemp(prefix="sshwire-agent-")  # mode 0700
+        self.path = os.path.join(self.directory, f"agent.{os.getpid()}")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(self.path)
+            os.chmod(self.path, 0o600)
+            sock.listen(16)
+            sock.setblocking(False)
+            self.cancel = _relay.Waker()
+        except BaseException:
+            sock.close()
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
+        self.sock = sock
+        try:
+            conn.settings.threads.spawn("sshwire.testing agent listener", self._run)
+        except BaseException:
+            self._cleanup()
+            raise
+
+    def _run(self) -> None:
+        settings = self.conn.settings
+        fd, wakers = self.sock.fileno(), (self.cancel.fileno(), settings.stop.fileno())
+        try:
+            while True:
+                ready = _relay.wait_fds((fd, *wakers))
+                if any(w in ready for w in wakers):
+                    return
+                try:
+                    client, _ = self.sock.accept()
+                except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                    continue
+                except OSError as exc:
+                    logger.info("agent socket %s stopped: %s", self.path, exc)
+                    return
+                settings.threads.spawn(
+                    "sshwire.testing agent forward",
+                    lambda c=client: self._forward(c),  # type: ignore[misc]
+                )
+        finally:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        self.sock.close()
+        self.cancel.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _forward(self, client: socket.socket) -> None:
+        try:
+            chan = self.conn.transport.open_forward_agent_channel()
+        except (SSHException, OSError) as exc:
+            logger.info("client refused an agent channel: %s", exc)
+            client.close()
+            return
+        settings = self.conn.settings
+        _relay.SocketRelay(chan, client, settings.stop, settings.threads.spawn)
+
+    def close(self) -> None:
+        """Remove the socket and its directory now; the listener's thread then stops."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.cancel.set()
 
 
 class Connection(ServerInterface):
@@ -228,9 +302,13 @@ class Connection(ServerInterface):
         return AUTH_FAILED
 
     def check_auth_publickey(self, username: str, key: PKey) -> int:
-        if getattr(key, "public_blob", None) is not None:
-            return AUTH_FAILED  # certificates are not supported
-        if self.settings.authorizer.key_ok(username, key.asbytes()):
+        authorizer = self.settings.authorizer
+        cert = getattr(key, "public_blob", None)
+        if cert is not None:  # an OpenSSH certificate: only a trusted user CA vouches for it
+            if authorizer.cert_ok(username, cert.key_blob):
+                return AUTH_SUCCESSFUL
+            return AUTH_FAILED
+        if authorizer.key_ok(username, key.asbytes()):
             return AUTH_SUCCESSFUL
         return AUTH_FAILED
 
@@ -263,6 +341,8 @@ class Connection(ServerInterface):
             session = self._sessions.get(chan.get_id())
             if session is None or session.chan is not chan:
                 if len(self._sessions) > 64:  # forget finished ones
+                    done = [s for s in self._sessions.values() if s.chan.closed]
+                    close_unstarted(done)
                     self._sessions = {k: s for k, s in self._sessions.items() if not s.chan.closed}
                 session = Session(self.settings, chan, self._ssh_env)
                 self._sessions[chan.get_id()] = session
@@ -288,6 +368,16 @@ class Connection(ServerInterface):
 
     def check_channel_env_request(self, channel: Channel, name: bytes, value: bytes) -> bool:
         return self._session(channel).set_env(name, value)
+
+    def check_channel_forward_agent_request(self, channel: Channel) -> bool:
+        if not self.settings.allow_agent_forwarding:
+            return False
+
+        def listen() -> tuple[str, Callable[[], None]]:
+            listener = _AgentListener(self)
+            return listener.path, listener.close
+
+        return self._session(channel).forward_agent(listen)
 
     def _start(self, session: Session, command: bytes | None, subsystem: bool = False) -> bool:
         if not session.prepare(command, subsystem=subsystem):

@@ -139,6 +139,14 @@ class SSHServer:
         SSH_CONNECTION, and TERM and SSH_TTY with a pty).
     :param accept_env: ``fnmatch`` patterns of the variables a client may set with ``env``
         requests (default: all, as this is a test server).
+    :param trusted_user_ca_keys: certificate authorities (keys, public key lines or files,
+        like sshd's ``TrustedUserCAKeys``) whose OpenSSH user certificates may log in: the
+        certificate must be a valid user certificate signed by one of them, be within its
+        validity interval, and list the login name among its principals (or list none).
+        Certificates with critical options are refused (none is implemented).
+    :param allow_agent_forwarding: accept ``auth-agent-req@openssh.com`` (``ssh -A``): the
+        session's commands then find the client's agent at ``SSH_AUTH_SOCK``, a unix socket
+        in a private directory that is removed when the session ends.
     :param allow_tcp_forwarding: serve ``direct-tcpip`` (``ssh -L``) and ``tcpip-forward``
         (``ssh -R``). Remote forwards always listen on loopback (sshd's ``GatewayPorts no``).
     :param forward_any_destination: let ``ssh -L`` reach non-loopback destinations.
@@ -165,6 +173,8 @@ class SSHServer:
         cwd: str | os.PathLike[str] | None = None,
         environment: Mapping[str, str] | None = None,
         accept_env: str | Sequence[str] = ("*",),
+        trusted_user_ca_keys: Iterable[KeySource] = (),
+        allow_agent_forwarding: bool = True,
         allow_tcp_forwarding: bool = True,
         forward_any_destination: bool = False,
         subsystems: Mapping[str, str] | None = None,
@@ -179,6 +189,9 @@ class SSHServer:
                 authorizer.add_key(blob)
         for user, password in (passwords or {}).items():
             authorizer.add_password(user, password)
+        for source in trusted_user_ca_keys:
+            for blob in _blobs(source):
+                authorizer.add_user_ca(blob)
         if host_keys is not None:
             keys = [k if isinstance(k, PKey) else PKey.from_path(k) for k in host_keys]
         else:
@@ -197,6 +210,7 @@ class SSHServer:
             banner=banner,
             authorizer=authorizer,
             configure_transport=configure_transport,
+            allow_agent_forwarding=allow_agent_forwarding,
         )
         self._settings.subsystems.update(subsystems or {})
         self._users: list[Credentials] = []
@@ -254,6 +268,14 @@ class SSHServer:
     def add_password(self, username: str, password: str) -> None:
         """Let ``username`` log in with ``password``."""
         self._settings.authorizer.add_password(username, password)
+
+    def add_trusted_user_ca(self, key: KeySource) -> None:
+        """Trust ``key`` (a key, a public key line or a file) to certify user keys.
+
+        See ``trusted_user_ca_keys``; affects logins from now on.
+        """
+        for blob in _blobs(key):
+            self._settings.authorizer.add_user_ca(blob)
 
     def set_subsystem_handler(self, name: str, handler: type, *args: Any, **kwargs: Any) -> None:
         """Serve subsystem ``name`` with a :class:`~sshwire.server.SubsystemHandler` subclass.

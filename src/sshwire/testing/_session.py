@@ -31,7 +31,7 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .._proto import wire
 from ..channel import Channel
@@ -137,6 +137,9 @@ class Session:
         self._exit_event = threading.Event()
         self._lock = threading.Lock()
         self._closed = False
+        #: the forwarded agent's socket (SSH_AUTH_SOCK), once ``auth-agent-req`` was accepted
+        self.agent_socket: str | None = None
+        self._on_release: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ request hooks
 
@@ -182,6 +185,27 @@ class Session:
         self.env[key] = text
         return True
 
+    def forward_agent(self, listen: Callable[[], tuple[str, Callable[[], None]]]) -> bool:
+        """Accept ``auth-agent-req@openssh.com``: ``listen()`` gives the socket path and its
+        close function (called when the session is released)."""
+        if self.agent_socket is not None:
+            return True
+        if self.started:  # as sshd: only before the command starts
+            return False
+        try:
+            path, close = listen()
+        except OSError as exc:
+            logger.info("cannot listen for a forwarded agent: %s", exc)
+            return False
+        with self._lock:
+            released = self._closed  # e.g. the connection is being torn down
+            if not released:
+                self.agent_socket = path
+                self._on_release.append(close)
+        if released:
+            close()
+        return not released
+
     def prepare(self, command: bytes | None, *, subsystem: bool = False) -> bool:
         """Accept exec (``command``), shell (None) or a command subsystem; start() follows."""
         if self.started:
@@ -211,6 +235,8 @@ class Session:
     def _spawn(self) -> subprocess.Popen[bytes]:
         settings = self.settings
         env = base_environment(settings, self.env)
+        if self.agent_socket is not None:  # as sshd: after the client's env requests
+            env["SSH_AUTH_SOCK"] = self.agent_socket
         if self.use_pty:
             assert self.slave is not None
             env["TERM"] = self.term
@@ -351,6 +377,9 @@ class Session:
                     with contextlib.suppress(OSError):
                         pipe.close()
         self.exited.close()
+        for close in self._on_release:
+            close()
+        self._on_release.clear()
 
 
 def send_exit_signal(chan: Channel, signum: int, core_dumped: bool = False) -> None:
