@@ -77,19 +77,6 @@ class ServerInterface:
     def check_auth_interactive_response(self, responses: list[str]) -> int | InteractiveQuery:
         return AUTH_FAILED
 
-    def check_auth_gssapi_with_mic(
-        self, username: str, gss_authenticated: int = AUTH_FAILED, cc_file: str | None = None
-    ) -> int:
-        return AUTH_FAILED
-
-    def check_auth_gssapi_keyex(
-        self, username: str, gss_authenticated: int = AUTH_FAILED, cc_file: str | None = None
-    ) -> int:
-        return AUTH_FAILED
-
-    def enable_auth_gssapi(self) -> bool:
-        return False
-
     def check_port_forward_request(self, address: str, port: int) -> int | bool:
         """Listen on ``address:port`` for the client; return the port bound, or False."""
         return False
