@@ -13,13 +13,16 @@ from __future__ import annotations
 from . import (
     agent,
     auth_strategy,
+    buffered_pipe,
     channel,
     client,
+    common,
     ecdsakey,
     ed25519key,
     file,
     hostkeys,
     message,
+    pipe,
     pkey,
     rsakey,
     server,
@@ -50,6 +53,7 @@ from .auth_strategy import (
 )
 from .channel import Channel, ChannelFile, ChannelStderrFile, ChannelStdinFile
 from .client import AutoAddPolicy, MissingHostKeyPolicy, RejectPolicy, SSHClient, WarningPolicy
+from .common import io_sleep
 from .ecdsakey import ECDSAKey
 from .ed25519key import Ed25519Key
 from .file import BufferedFile
@@ -141,15 +145,19 @@ __all__ = [
     "__version__",
     "agent",
     "auth_strategy",
+    "buffered_pipe",
     "channel",
     "client",
+    "common",
     "ecdsakey",
     "ed25519key",
     "file",
     "hostkeys",
     "install_as_paramiko",
+    "io_sleep",
     "key_classes",
     "message",
+    "pipe",
     "pkey",
     "rsakey",
     "server",

@@ -22,9 +22,9 @@ SFTP_ISSUE = {  # the SFTP issue
 }  # fmt: skip
 DROP_IN_ISSUE = {  # the drop-in parity issue: adapters, config, proxies, small modules
     "AuthHandler", "Packetizer", "ProxyCommand", "SSHConfig", "SSHConfigDict",
-    "ServiceRequestingTransport", "auth_handler", "buffered_pipe", "common", "compress",
-    "config", "io_sleep", "kex_curve25519", "kex_ecdh_nist", "kex_gex", "kex_group14",
-    "kex_group16", "kex_mlkem", "metadata", "packet", "pipe", "primes", "proxy",
+    "ServiceRequestingTransport", "auth_handler", "compress", "config", "kex_curve25519",
+    "kex_ecdh_nist", "kex_gex", "kex_group14", "kex_group16", "kex_mlkem", "metadata",
+    "packet", "primes", "proxy",
 }  # fmt: skip
 KNOWN_MISSING = SFTP_ISSUE | DROP_IN_ISSUE
 KNOWN_MISSING_METHODS = {"Transport.open_sftp_client"}  # the SFTP issue
