@@ -513,6 +513,18 @@ class PKey:
     def _load_private_obj(self, file_obj: Any, password: str | bytes | None) -> Any:
         return _decode_private_key(_read_lines(file_obj), password, self._FILE_RULES)
 
+    def _load_from_file_args(
+        self, file_obj: Any, filename: str | PathLike[str] | None, password: str | bytes | None
+    ) -> bool:
+        """The constructors' file_obj/filename arguments: load the private key if given one."""
+        if file_obj is not None:
+            self._set_core_private(self._load_private_obj(file_obj, password))
+            return True
+        if filename is not None:
+            self._set_core_private(self._load_private_file(filename, password))
+            return True
+        return False
+
     # ---- public blobs and certificates
 
     def _load_public(self, msg: Any, types: Sequence[str]) -> _CorePublicKey:

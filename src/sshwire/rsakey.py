@@ -59,11 +59,7 @@ class RSAKey(PKey):
         file_obj: Any = None,
     ) -> None:
         self.public_blob = None
-        if file_obj is not None:
-            self._set_core_private(self._load_private_obj(file_obj, password))
-            return
-        if filename is not None:
-            self._set_core_private(self._load_private_file(filename, password))
+        if self._load_from_file_args(file_obj, filename, password):
             return
         if msg is None and data is not None:
             msg = Message(data)

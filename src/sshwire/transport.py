@@ -923,17 +923,7 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
             raise SSHException("TCP forwarding request denied")
         if port == 0:
             port = response.get_int()
-        if handler is None:
-
-            def default_handler(
-                channel: Channel, src_addr: tuple[str, int], dest_addr: tuple[str, int]
-            ) -> None:
-                with self._cond:
-                    self._accept_queue.append(channel)
-                    self._cond.notify_all()
-
-            handler = default_handler
-        self._tcp_handler = handler
+        self._tcp_handler = handler or self._queue_channel_handler  # default: accept()
         return port
 
     def cancel_port_forward(self, address: str, port: int) -> None:

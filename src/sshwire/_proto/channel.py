@@ -38,7 +38,6 @@ MAX_CHANNELS = 8192  # open channels per connection
 #: WINDOW_ADJUST is sent once 1/WINDOW_ADJUST_DIVISOR of the initial window has been consumed
 #: (2: OpenSSH's policy; tests/benchmarks/bench_window.py measures the alternatives)
 WINDOW_ADJUST_DIVISOR = 2
-_DATA_HEADER_ALLOWANCE = 0  # the peer's max packet bounds the data bytes of one message
 
 
 class ChannelPhase(enum.Enum):
@@ -161,7 +160,7 @@ class ChannelTable:
         total = min(len(data), state.remote_window)
         if total <= 0:
             return 0
-        step = max(1, state.remote_max_packet - _DATA_HEADER_ALLOWANCE)
+        step = max(1, state.remote_max_packet)  # the peer's max packet bounds each message's data
         view = memoryview(data)[:total]  # never past the window, even in the last chunk
         if ext is None:
             head = wire.byte(c.MSG_CHANNEL_DATA) + wire.uint32(state.remote_id)

@@ -102,14 +102,6 @@ class UnimplementedReceived(Event):
 
 
 @dataclass
-class ConnectionMessage(Event):
-    """A connection-protocol message (RFC 4254 channel messages) for the channel layer."""
-
-    msg_type: int
-    payload: bytes
-
-
-@dataclass
 class PeerDisconnected(Event):
     """The peer sent DISCONNECT; nothing more will arrive."""
 

@@ -73,6 +73,32 @@ class _ServerTransport(Transport):
             fn()
 
 
+def _accept_until_stopped(
+    settings: Settings,
+    sock: socket.socket,
+    cancel: _relay.Waker,
+    thread_name: str,
+    serve: Callable[[socket.socket, Any], None],
+) -> None:
+    """Accept on ``sock`` and serve each client in its own thread until cancelled or stopped."""
+    fd, wakers = sock.fileno(), (cancel.fileno(), settings.stop.fileno())
+    while True:
+        ready = _relay.wait_fds((fd, *wakers))
+        if any(w in ready for w in wakers):
+            return
+        try:
+            client, origin = sock.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            continue
+        except OSError as exc:
+            logger.info("%s stopped: %s", thread_name, exc)
+            return
+        settings.threads.spawn(
+            thread_name,
+            lambda c=client, o=origin: serve(c, o),  # type: ignore[misc]
+        )
+
+
 class _RemoteListener:
     """A ``tcpip-forward`` listener: each connection becomes a forwarded-tcpip channel."""
 
@@ -85,24 +111,14 @@ class _RemoteListener:
         conn.settings.threads.spawn(f"sshwire.testing listener :{self.port}", self._run)
 
     def _run(self) -> None:
-        settings = self.conn.settings
-        fd, wakers = self.sock.fileno(), (self.cancel.fileno(), settings.stop.fileno())
         try:
-            while True:
-                ready = _relay.wait_fds((fd, *wakers))
-                if any(w in ready for w in wakers):
-                    return
-                try:
-                    client, origin = self.sock.accept()
-                except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                    continue
-                except OSError as exc:
-                    logger.info("remote forward on port %d stopped: %s", self.port, exc)
-                    return
-                settings.threads.spawn(
-                    f"sshwire.testing forward :{self.port}",
-                    lambda c=client, o=origin: self._forward(c, o),  # type: ignore[misc]
-                )
+            _accept_until_stopped(
+                self.conn.settings,
+                self.sock,
+                self.cancel,
+                f"sshwire.testing forward :{self.port}",
+                self._forward,
+            )
         finally:
             self.sock.close()
             self.cancel.close()
@@ -157,24 +173,14 @@ class _AgentListener:
             raise
 
     def _run(self) -> None:
-        settings = self.conn.settings
-        fd, wakers = self.sock.fileno(), (self.cancel.fileno(), settings.stop.fileno())
         try:
-            while True:
-                ready = _relay.wait_fds((fd, *wakers))
-                if any(w in ready for w in wakers):
-                    return
-                try:
-                    client, _ = self.sock.accept()
-                except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                    continue
-                except OSError as exc:
-                    logger.info("agent socket %s stopped: %s", self.path, exc)
-                    return
-                settings.threads.spawn(
-                    "sshwire.testing agent forward",
-                    lambda c=client: self._forward(c),  # type: ignore[misc]
-                )
+            _accept_until_stopped(
+                self.conn.settings,
+                self.sock,
+                self.cancel,
+                "sshwire.testing agent forward",
+                lambda client, _origin: self._forward(client),
+            )
         finally:
             self._cleanup()
 
