@@ -58,7 +58,15 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """Micro-benchmarks now; the comparative suite grows here (see docs/performance.md)."""
+    """Micro-benchmarks, then the comparative suite; writes its tables into docs/performance.md."""
     session.install("-e", ".[test]")
     session.run("python", "tests/benchmarks/bench_framing.py", *session.posargs)
     session.run("python", "tests/benchmarks/bench_window.py", *session.posargs)
+    session.install("matplotlib")
+    session.run(
+        "python",
+        "tests/benchmarks/bench_compare.py",
+        "--write-docs",
+        "docs/performance.md",
+        *session.posargs,
+    )
