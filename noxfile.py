@@ -62,6 +62,7 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("python", "tests/benchmarks/bench_framing.py", *session.posargs)
     session.run("python", "tests/benchmarks/bench_window.py", *session.posargs)
+    session.run("python", "tests/benchmarks/bench_sftp.py", *session.posargs)
     session.install("matplotlib")
     session.run(
         "python",

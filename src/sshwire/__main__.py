@@ -7,7 +7,8 @@
 ``serve``
     Run the embedded server until Ctrl-C: ``--password USER:PASS`` and/or
     ``--authorized-keys FILE`` (at least one is required), ``--host``, ``--port``,
-    ``--host-key FILE``. It prints the host key fingerprint and an ``ssh`` command line.
+    ``--host-key FILE``, ``--sftp-root DIR`` (serve SFTP from DIR, shown to clients as
+    ``/``). It prints the host key fingerprint and an ``ssh`` command line.
 ``version``
     Print sshwire's version.
 """
@@ -155,6 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
             passwords=passwords,
             authorized_keys=args.authorized_keys,
             host_keys=host_keys,
+            sftp_root=args.sftp_root,
         )
         server.start()
     except (OSError, ValueError) as exc:
@@ -171,6 +173,9 @@ def _serve(args: argparse.Namespace) -> int:
         user = next(iter(passwords), None)
         _say("connect with:")
         _say(f"  {server.ssh_command_line(user)}")
+        if args.sftp_root is not None:
+            target = f"{user}@{server.connect_host}" if user else server.connect_host
+            _say(f"  sftp -P {server.port} {target}    (serving {args.sftp_root})")
         _say("Ctrl-C stops it.")
         while not stop.wait(3600):  # interruptible by Ctrl-C (KeyboardInterrupt)
             pass
@@ -276,6 +281,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         metavar="FILE",
         help="private host key file (repeatable; default: a new ed25519 key)",
+    )
+    serve.add_argument(
+        "--sftp-root",
+        default=None,
+        metavar="DIR",
+        help="serve the sftp subsystem from DIR (clients see it as / and cannot leave it)",
     )
     run = sub.add_parser("exec", help="run a command on an SSH server, like ssh HOST COMMAND")
     run.add_argument("target", metavar="[user@]host[:port]")

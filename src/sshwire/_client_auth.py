@@ -55,11 +55,11 @@ class ClientAuth:
             if key.get_name() != hostkey.get_name() or key.asbytes() != hostkey.asbytes():
                 self._log(logging.DEBUG, "host key mismatch")
                 raise SSHException("Bad host key from server")
-        if pkey is not None or password is not None:
-            if password is not None:
-                self.auth_password(username, password)
-            if pkey is not None:
-                self.auth_publickey(username, pkey)
+        # paramiko's rule: a key when one is given, else the password
+        if pkey is not None:
+            self.auth_publickey(username, pkey)
+        elif password is not None:
+            self.auth_password(username, password)
 
     def _ensure_userauth_service(self: Any) -> None:
         if self._service_accepted:

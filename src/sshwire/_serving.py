@@ -25,6 +25,7 @@ from ._proto.connection import Connection
 from ._proto.errors import DecodeError
 from ._proto.kex.gex import builtin_group
 from .message import Message
+from .primes import ModulusPack
 from .server import (
     AUTH_FAILED,
     AUTH_PARTIALLY_SUCCESSFUL,
@@ -93,24 +94,13 @@ class ServerMode:
         """Load Diffie-Hellman groups for group exchange (OpenSSH's moduli file format)."""
         paths = [filename] if filename else ["/etc/ssh/moduli", "/usr/local/etc/moduli"]
         for path in paths:
+            pack = ModulusPack()
             try:
-                with open(path, encoding="ascii", errors="replace") as f:
-                    lines = f.read().splitlines()
+                pack.read_file(path)
             except OSError:
                 continue
-            loaded: dict[int, list[tuple[int, int]]] = {}
-            for line in lines:
-                fields = line.split()
-                if len(fields) != 7 or line.startswith("#"):
-                    continue
-                try:
-                    size, generator, prime = int(fields[4]) + 1, int(fields[5]), int(fields[6], 16)
-                except ValueError:
-                    continue
-                # type 2 (safe prime), tested (tests & 4 = Miller-Rabin), at least 2048 bits
-                if fields[1] != "2" or not int(fields[2]) & 4 or size < 2048:
-                    continue
-                loaded.setdefault(size, []).append((generator, prime))
+            # the pack's checks (safe prime, Miller-Rabin tested), and RFC 8270's 2048-bit floor
+            loaded = {bits: list(groups) for bits, groups in pack.pack.items() if bits >= 2048}
             if loaded:
                 _MODULI.clear()
                 _MODULI.update(loaded)

@@ -54,18 +54,18 @@ class _Stream:
         return len(self.buf)
 
 
-def _open_only(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse to run a request on a channel that is closed or not yet open."""
+def open_only(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: the method raises ``SSHException`` on a channel that is closed or not open."""
 
     def wrapper(self: Channel, *args: Any, **kwargs: Any) -> Any:
         if self.closed or self.eof_received or self.eof_sent or not self.active:
             raise SSHException("Channel is not open")
-        return method(self, *args, **kwargs)
+        return func(self, *args, **kwargs)
 
-    wrapper.__name__ = method.__name__
-    wrapper.__qualname__ = method.__qualname__
-    wrapper.__doc__ = method.__doc__
-    wrapper.__wrapped__ = method  # type: ignore[attr-defined]
+    wrapper.__name__ = func.__name__
+    wrapper.__qualname__ = func.__qualname__
+    wrapper.__doc__ = func.__doc__
+    wrapper.__wrapped__ = func  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -223,7 +223,7 @@ class Channel(util.ClosingContextManager):
             raise SSHException("Channel is not attached to a transport")
         return self.transport
 
-    @_open_only
+    @open_only
     def get_pty(
         self,
         term: str | bytes = "vt100",
@@ -245,26 +245,26 @@ class Channel(util.ClosingContextManager):
         )
         self._request("pty-req", data)
 
-    @_open_only
+    @open_only
     def invoke_shell(self) -> None:
         self._request("shell")
 
-    @_open_only
+    @open_only
     def exec_command(self, command: str | bytes) -> None:
         self._request("exec", wire.string(command))
 
-    @_open_only
+    @open_only
     def invoke_subsystem(self, subsystem: str | bytes) -> None:
         self._request("subsystem", wire.string(subsystem))
 
-    @_open_only
+    @open_only
     def resize_pty(
         self, width: int = 80, height: int = 24, width_pixels: int = 0, height_pixels: int = 0
     ) -> None:
         data = b"".join(wire.uint32(v) for v in (width, height, width_pixels, height_pixels))
         self._request("window-change", data, want_reply=False)
 
-    @_open_only
+    @open_only
     def update_environment(self, environment: Mapping[str | bytes, str | bytes]) -> None:
         for name, value in environment.items():
             try:
@@ -272,7 +272,7 @@ class Channel(util.ClosingContextManager):
             except SSHException as exc:
                 raise SSHException(f'Failed to set environment variable "{name!r}".') from exc
 
-    @_open_only
+    @open_only
     def set_environment_variable(self, name: str | bytes, value: str | bytes) -> None:
         self._request("env", wire.string(name) + wire.string(value), want_reply=False)
 
@@ -310,7 +310,7 @@ class Channel(util.ClosingContextManager):
             )
         )
 
-    @_open_only
+    @open_only
     def request_x11(
         self,
         screen_number: int = 0,
@@ -337,9 +337,15 @@ class Channel(util.ClosingContextManager):
         transport._set_x11_handler(handler)
         return auth_cookie if isinstance(auth_cookie, bytes) else auth_cookie.encode()
 
-    @_open_only
+    @open_only
     def request_forward_agent(self, handler: Callable[..., Any]) -> bool:
-        self._request("auth-agent-req@openssh.com")
+        """Ask for agent forwarding on this session (OpenSSH's ``auth-agent-req``).
+
+        As paramiko, without waiting for an answer: OpenSSH accepts one such request per
+        connection and refuses the later ones, yet every session of the connection sees the
+        forwarded agent (fabric asks again on each session it opens).
+        """
+        self._request("auth-agent-req@openssh.com", want_reply=False)
         self._require_transport()._set_forward_agent_handler(handler)
         return True
 
@@ -366,7 +372,8 @@ class Channel(util.ClosingContextManager):
         while True:
             with self._cond:
                 if stream.buf:
-                    data = bytes(stream.buf[:nbytes])
+                    with memoryview(stream.buf) as view:
+                        data = view[:nbytes].tobytes()  # one copy (a bytearray slice is two)
                     del stream.buf[:nbytes]
                     ahead = min(len(data), stream.credited)
                     stream.credited -= ahead
@@ -412,10 +419,11 @@ class Channel(util.ClosingContextManager):
         return False
 
     def _flush(self) -> None:
+        """Send the WINDOW_ADJUST a read sealed (left to a sender holding the socket)."""
         transport = self.transport
         if transport is not None and transport.active:
             try:
-                transport._flush()
+                transport._flush(wait=False)
             except SSHException:
                 pass
 
@@ -443,18 +451,45 @@ class Channel(util.ClosingContextManager):
 
     def _sendall(self, data: bytes | memoryview, ext: int | None) -> None:
         view = memoryview(data)
+        timeout = self.timeout  # with a timeout, one deadline for the whole call
+        deadline = None if timeout is None else time.monotonic() + timeout
         while view:
             if self.closed:
                 raise OSError("Socket is closed")
-            sent = self._send(view, ext)
+            if deadline is None:
+                sent = self._send(view, ext)
+            else:
+                sent = self._send_within(view, ext, deadline)
             if sent == 0 and (self.closed or self.eof_sent):
                 raise OSError("Socket is closed")
             view = view[sent:]
 
+    def _wait_window(self, nbytes: int, patience: float) -> bool:
+        """Wait until the peer's window holds ``nbytes``, at most ``patience`` seconds.
+
+        For bulk senders (SFTP uploads): one large send once the window has room, instead of
+        a sliver after every WINDOW_ADJUST. Returns at once (False) on a closing channel.
+        """
+        transport = self.transport
+        deadline = time.monotonic() + patience
+        with self._cond:
+            while True:
+                if transport is None or transport._core is None or not transport.active:
+                    return False
+                state = self._core_state()
+                if state is None or self.closed or self.eof_sent:
+                    return False
+                if state.remote_window >= nbytes:
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+
     def _send(self, data: bytes | memoryview, ext: int | None) -> int:
         transport = self._require_transport()
-        timeout = self.timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
+        if self.timeout is not None:
+            return self._send_within(data, ext, time.monotonic() + self.timeout)
         with self._cond:
             while True:
                 if self.closed:
@@ -469,15 +504,62 @@ class Channel(util.ClosingContextManager):
                     sent = transport._core.channels.send_data(self.chanid, data, ext)
                     self.out_window_size = state.remote_window
                     break
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise TimeoutError()
-                self._cond.wait(remaining)
+                self._cond.wait()
         try:
             transport._flush()
         except SSHException as exc:  # the connection died under us: a socket error, as paramiko
             raise OSError("Socket is closed") from exc
         return sent
+
+    def _send_within(self, data: bytes | memoryview, ext: int | None, deadline: float) -> int:
+        """``send`` under ``settimeout``: ``TimeoutError`` when nothing could be sent in time.
+
+        The deadline bounds the waits for window, for the transport's send token and for
+        room in the socket. Data is taken only once everything sent before it is on the
+        socket, so a peer that stopped reading makes this raise rather than queue without
+        bound. Data taken but still unsent when the deadline passes stays queued, in order,
+        and goes out with the next write (or when the socket drains): it counts as sent, as
+        with a socket whose buffer took it.
+        """
+        transport = self._require_transport()
+        while True:
+            with self._cond:
+                while True:
+                    if self.closed or not transport.active:
+                        raise OSError("Socket is closed")
+                    state = self._core_state()
+                    if state is None or self.eof_sent:
+                        return 0
+                    if state.remote_window > 0:
+                        break
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError()
+                    self._cond.wait(remaining)
+            try:
+                transport._begin_send(deadline)  # TimeoutError passes through
+                sent, out = 0, b""
+                with self._cond:
+                    try:
+                        state = self._core_state()
+                        closing = self.closed or self.eof_sent or not transport.active
+                        if state is not None and not closing and state.remote_window > 0:
+                            assert transport._core is not None
+                            core = transport._core
+                            sent = core.channels.send_data(self.chanid, data, ext)
+                            self.out_window_size = state.remote_window
+                            out = bytes(core.data_to_send())
+                    except BaseException:
+                        transport._give_back_locked()
+                        raise
+                try:
+                    transport._drain(out, deadline)
+                except TimeoutError:
+                    pass  # what was taken goes out with the next write
+            except SSHException as exc:  # the connection died under us
+                raise OSError("Socket is closed") from exc
+            if sent:
+                return sent
 
     # -------------------------------------------------------------- shutting down
 
@@ -522,8 +604,9 @@ class Channel(util.ClosingContextManager):
 
     # -------------------------------------------------------------- called by the transport
 
-    def _on_data(self, data: bytes, ext: int | None) -> None:
-        """Reader thread, core lock held."""
+    def _on_data(self, data: bytes, ext: int | None, announce: bool = True) -> None:
+        """Reader thread, core lock held. With ``announce`` false the caller calls
+        :meth:`_announce` once after a batch of packets (one wake-up per batch)."""
         if ext is None or self.combine_stderr:
             stream = self.in_buffer
         elif ext == c.EXTENDED_DATA_STDERR:
@@ -532,10 +615,17 @@ class Channel(util.ClosingContextManager):
             self._core_consumed(len(data))
             return
         stream.buf += data
+        if announce:
+            self._announce()
+
+    def _announce(self) -> None:
+        """Core lock held: new data is buffered; credit what must keep flowing and wake."""
         waiting = self._waiting
-        if waiting and (None in waiting or any(w is not stream for w in waiting)):
-            # someone waits on the other stream or on the exit status: keep data flowing
-            self._credit_locked(stream)
+        if waiting:
+            for stream in (self.in_buffer, self.in_stderr_buffer):
+                if stream.buf and (None in waiting or any(w is not stream for w in waiting)):
+                    # someone waits on the other stream or on the exit status
+                    self._credit_locked(stream)
         self._update_pipe()
         self._cond.notify_all()
 

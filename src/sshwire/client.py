@@ -485,12 +485,14 @@ class SSHClient(ClosingContextManager):
     def open_sftp(self) -> Any:
         """Open an SFTP session over this connection; returns an ``SFTPClient``.
 
-        The SFTP module is not part of sshwire yet: until it is, this raises
-        :class:`ImportError`.
+        The SFTP client keeps this client alive while it is referenced.
         """
         transport = self._require_transport()
         sftp_client = importlib.import_module(".sftp_client", __package__)
-        return sftp_client.SFTPClient.from_transport(transport)
+        sftp = sftp_client.SFTPClient.from_transport(transport)
+        if sftp is not None:
+            _keep_alive(sftp, self)
+        return sftp
 
     def get_transport(self) -> Transport | None:
         """The underlying :class:`~sshwire.transport.Transport`; ``None`` before

@@ -99,6 +99,7 @@ CMD_ATTRS: Final = 105
 CMD_EXTENDED: Final = 200
 CMD_EXTENDED_REPLY: Final = 201
 
+#: Packet type -> its name in lower case (for logs).
 CMD_NAMES: Final[dict[int, str]] = {
     CMD_INIT: "init",
     CMD_VERSION: "version",

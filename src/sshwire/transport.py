@@ -9,15 +9,29 @@ call runs in the caller's thread: it takes the write lock, then the core lock, g
 a command, and sends what the core queued before releasing the write lock, so packets leave
 in the order they were sealed.
 
-Locks: ``_write_lock`` (held across ``sendall``) → ``_lock`` (the core lock; never held across
-socket I/O). Waiters block on ``_cond`` (built on ``_lock``) with a deadline; when the
-transport dies, ``_die`` wakes them all and they raise.
+Locks: ``_lock`` is the core lock, never held across socket I/O. Waiters block on ``_cond``
+(built on ``_lock``) with a deadline; when the transport dies, ``_die`` wakes them all and
+they raise.
+
+Sending: the socket's write side belongs to the holder of the *send token* (``_sending``,
+taken and given back under the core lock, in place of a write lock: token → core lock).
+The holder sends what the core has sealed, in sealing order, and before it gives the token
+back it looks again under the core lock, so output sealed meanwhile by a thread that found
+the token taken is never stranded. Application threads wait for the token (with their
+deadline, if they have one). The reader thread never waits, neither for the token nor for
+the socket: it leaves its output to the holder, or sends what the socket takes at once and
+keeps the rest in ``_unsent`` until the socket is writable. A peer that stops reading can
+block a writer but never the reader, so two ends that flood each other cannot deadlock.
+A send with a deadline that passes mid-packet leaves the rest of the stream in ``_unsent``,
+in order, for whoever sends next.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import select
 import selectors
 import socket
 import threading
@@ -46,14 +60,19 @@ from .channel import Channel
 from .message import Message
 from .ssh_exception import (
     ChannelException,
+    ProxyCommandFailure,
     SSHException,
 )
 
 if TYPE_CHECKING:
     from .pkey import PKey
+    from .sftp_client import SFTPClient
 
-_READ_SIZE = 1 << 18
+_READ_SIZE = 1 << 18  # the receive buffer of a busy connection
+_FIRST_READ_SIZE = 1 << 14  # ... and of an idle or interactive one
 _POLL_SECONDS = 0.5  # reader wake-up for banner/handshake deadlines and keepalives
+_CLOSE_GRACE = 1.0  # seconds close() may spend saying goodbye to a peer that reads slowly
+_READ_WRITE = selectors.EVENT_READ | selectors.EVENT_WRITE
 
 
 _CERT = "-cert-v01@openssh.com"
@@ -202,8 +221,11 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         self.logger = util.get_logger(self.log_name)
         self._hexdump = False
         self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
+        self._send_cond = threading.Condition(self._lock)  # waiting for the send token
+        self._sending = False  # the send token (see the module docstring); core lock
+        self._unsent = bytearray()  # sealed, not yet on the socket; the token holder's
+        self._poller: Any = None  # select.poll for timed sends, made on first use
         self._core: Connection | None = None
         self._closed = False
         self._keepalive_interval = 0.0
@@ -374,13 +396,19 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         if self._closed:
             return
         if self._core is not None and self.active:
+            # say goodbye, within a grace period: a writer stuck on a peer that stopped
+            # reading holds the send token, and the shutdown below is what frees it
+            deadline = time.monotonic() + _CLOSE_GRACE
             try:
-                with self._write_lock:
-                    with self._lock:
+                with self._lock:
+                    self._take_token(deadline)
+                    try:
                         self._core.disconnect(c.DISCONNECT_BY_APPLICATION, "")
                         out = self._core.data_to_send()
-                    if out:
-                        self.sock.sendall(out)
+                    except BaseException:
+                        self._give_back_locked()
+                        raise
+                self._drain(out, deadline)
             except (OSError, SSHException):
                 pass
         self._closed = True
@@ -462,14 +490,27 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
     # -------------------------------------------------------------------- plumbing
 
     def _command(self, fn: Callable[[Connection], object]) -> object:
-        """Run a core command in this thread and send what it queued (write → core lock)."""
-        with self._write_lock:
+        """Run a core command and send what it queued, in sealing order.
+
+        An application thread waits for the send token. The reader thread (event handlers,
+        keepalives) never waits: its output goes with the token's holder, or as far as the
+        socket takes it now (see the module docstring).
+        """
+        if threading.current_thread() is self:
             with self._lock:
-                core = self._require_core()
+                result = fn(self._require_core())
+            self._flush_nowait()
+            return result
+        with self._lock:
+            core = self._require_core()
+            self._take_token(None)
+            try:
                 result = fn(core)
                 out = core.data_to_send()
-            if out:
-                self._sendall(out)
+            except BaseException:
+                self._give_back_locked()
+                raise
+        self._drain(out, None)
         return result
 
     def _require_core(self) -> Connection:
@@ -479,15 +520,166 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
 
     def _sendall(self, data: bytes) -> None:
         try:
-            self.sock.sendall(data)
-        except OSError as exc:
-            if isinstance(exc, BrokenPipeError | ConnectionResetError):
-                error = SSHException(f"connection closed by the peer (while sending: {exc})")
+            gettimeout = getattr(self.sock, "gettimeout", None)
+            if gettimeout is not None and gettimeout() is not None:
+                self._send_despite_timeouts(data)
             else:
-                error = SSHException(f"socket error while sending: {exc}")
-            self._die(error)
-            raise error from exc
+                self.sock.sendall(data)
+        except OSError as exc:
+            raise self._send_failed(exc) from exc
+        except ProxyCommandFailure as exc:  # a ProxyCommand's program died: keep its error
+            self._die(exc)
+            raise
         self._last_send = time.monotonic()
+
+    def _send_failed(self, exc: OSError) -> SSHException:
+        """The transport dies of a socket error while sending; the error to raise."""
+        if isinstance(exc, BrokenPipeError | ConnectionResetError):
+            error = SSHException(f"connection closed by the peer (while sending: {exc})")
+        else:
+            error = SSHException(f"socket error while sending: {exc}")
+        self._die(error)
+        return error
+
+    def _send_despite_timeouts(self, data: bytes) -> None:
+        """Send all of ``data`` over a socket that has a timeout (as paramiko does).
+
+        Applications put timeouts on the transport's socket (``SSHClient.connect(timeout=)``
+        keeps its connect timeout there; sshtunnel sets 0.1 s). A send that times out only
+        means the peer reads slowly, so keep sending until everything is out or the
+        transport is closed. ``sendall`` cannot do this: after a timeout it does not say how
+        much it had sent.
+        """
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self.sock.send(view)
+            except TimeoutError:
+                if self._closed or not self.active:
+                    raise
+                continue
+            view = view[sent:]
+
+    # The send token (see the module docstring). Every holder ends with _drain, which gives
+    # the token back; _give_back_locked does it on the error and timeout paths.
+
+    def _take_token(self, deadline: float | None) -> None:
+        """Core lock held: wait for the send token and take it.
+
+        Raises ``SSHException`` when the transport is (or dies) inactive, ``TimeoutError``
+        once ``deadline`` has passed.
+        """
+        while True:
+            if not self.active:
+                raise SSHException("SSH session not active")
+            if not self._sending:
+                self._sending = True
+                return
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError("timed out waiting to send: the peer is not reading")
+            self._send_cond.wait(remaining)
+
+    def _begin_send(self, deadline: float) -> None:
+        """Take the token and send what earlier timed-out sends left, both by ``deadline``.
+
+        ``TimeoutError`` (the token given back) when that is not possible in time.
+        """
+        with self._lock:
+            self._take_token(deadline)
+        if self._unsent:
+            try:
+                self._write(b"", deadline)
+            except BaseException:
+                with self._lock:
+                    self._give_back_locked()
+                raise
+
+    def _give_back_locked(self) -> None:
+        """Core lock held: give the token back after an error or a timeout.
+
+        What the core sealed meanwhile joins ``_unsent`` (in order), so that the next
+        writer, or the reader once the socket is writable, sends it.
+        """
+        core = self._core
+        if core is not None and core.has_data_to_send:
+            self._unsent += core.data_to_send()
+        self._sending = False
+        self._send_cond.notify()
+
+    def _drain(self, out: bytes | bytearray, deadline: float | None) -> None:
+        """Token held: send ``out`` and all the core seals meanwhile; give the token back.
+
+        ``deadline`` None: as long as the socket needs. Otherwise ``TimeoutError`` once it
+        has passed (0.0: do not wait at all), the unsent rest kept in ``_unsent``.
+        """
+        try:
+            while True:
+                if out or self._unsent:
+                    self._write(out, deadline)
+                with self._lock:
+                    core = self._core
+                    if core is None or not core.has_data_to_send:
+                        self._sending = False
+                        self._send_cond.notify()
+                        return
+                    out = core.data_to_send()
+        except BaseException:
+            with self._lock:
+                self._give_back_locked()
+            raise
+
+    def _write(self, data: bytes | bytearray, deadline: float | None) -> None:
+        """Token held: put ``_unsent`` and then ``data`` on the socket.
+
+        Without a deadline (and on socket-like objects that are not sockets) this sends
+        everything, however long it takes (see :meth:`_send_despite_timeouts`). With one, it
+        raises ``TimeoutError`` once the deadline has passed and the socket takes no more;
+        the rest stays in ``_unsent``.
+        """
+        sock = self.sock
+        if deadline is None or not isinstance(sock, socket.socket):
+            if self._unsent:
+                data, self._unsent = bytes(self._unsent) + data, bytearray()
+            self._sendall(bytes(data) if isinstance(data, bytearray) else data)
+            return
+        self._unsent += data
+        try:
+            done = self._write_until(sock, deadline)
+        except OSError as exc:
+            raise self._send_failed(exc) from exc
+        self._last_send = time.monotonic()
+        if not done:
+            raise TimeoutError("timed out sending: the peer is not reading")
+
+    def _write_until(self, sock: socket.socket, deadline: float) -> bool:
+        """Send ``_unsent`` until it is empty (True) or ``deadline`` has passed (False)."""
+        poller = self._poller
+        if poller is None:
+            poller = self._poller = select.poll()
+            poller.register(sock.fileno(), select.POLLOUT)
+        buf = self._unsent
+        done = 0
+        try:
+            while done < len(buf):
+                remaining = deadline - time.monotonic()
+                # wait for room here: a socket with a timeout would wait for it in send(),
+                # for as long as its own timeout
+                if not poller.poll(max(0, math.ceil(remaining * 1000))):
+                    if remaining <= 0:
+                        return False
+                    continue
+                try:
+                    sent = sock.send(memoryview(buf)[done:], socket.MSG_DONTWAIT)
+                except (BlockingIOError, TimeoutError):
+                    sent = 0
+                if sent:
+                    done += sent
+                elif remaining <= 0:
+                    return False
+            return True
+        finally:
+            del buf[:done]
 
     def _wait(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
         """Wait on the core condition until ``predicate`` holds; raise if the transport dies."""
@@ -505,6 +697,7 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
     def _wake_all(self) -> None:
         with self._cond:
             self._cond.notify_all()
+            self._send_cond.notify_all()
         if self.completion_event is not None:
             self.completion_event.set()
 
@@ -538,15 +731,26 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
                 settimeout = getattr(self.sock, "settimeout", None)
                 if settimeout is not None:
                     settimeout(_POLL_SECONDS)
-            self._flush()
-            # one reused receive buffer: a fresh 256 KiB object per recv() costs page faults
-            buffer = bytearray(_READ_SIZE)
+            self._flush_nowait()
+            # one reused receive buffer (a fresh object per recv() costs page faults), small
+            # while the connection is idle or interactive, grown once a read fills it
+            buffer = bytearray(_FIRST_READ_SIZE)
             view = memoryview(buffer)
             recv_into = getattr(self.sock, "recv_into", None)
+            writing = False  # also waiting for room to send the rest of _unsent
             while self.active:
-                if selector is not None and not selector.select(_POLL_SECONDS):
-                    self._on_idle(started)
-                    continue
+                if selector is not None:
+                    if writing is not (bool(self._unsent) and not self._sending):
+                        writing = not writing
+                        selector.modify(fd, _READ_WRITE if writing else selectors.EVENT_READ)
+                    ready = selector.select(_POLL_SECONDS)
+                    if not ready:
+                        self._on_idle(started)
+                        continue
+                    if writing:
+                        self._flush_nowait()
+                        if not ready[0][1] & selectors.EVENT_READ:
+                            continue
                 try:
                     if recv_into is not None:
                         data: bytes | memoryview = view[: recv_into(buffer)]
@@ -562,6 +766,9 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
                 self._feed(data)
                 if not data:
                     break
+                if len(data) == len(buffer) < _READ_SIZE:  # busy: read more per call
+                    buffer = bytearray(min(_READ_SIZE, 4 * len(buffer)))
+                    view = memoryview(buffer)
         except BaseException as exc:  # the reader thread must end cleanly on anything
             if self.active:
                 self._log(logging.ERROR, "transport error: %s", exc)
@@ -572,16 +779,46 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
             if selector is not None:
                 selector.close()
             try:
+                # a writer blocked in send() on this socket wakes only on a shutdown (close()
+                # alone would leave it blocked for ever)
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, AttributeError):
+                pass
+            try:
                 self.sock.close()
             except OSError:  # pragma: no cover
                 pass
 
-    def _flush(self) -> None:
-        with self._write_lock:
-            with self._lock:
-                out = self._require_core().data_to_send()
-            if out:
-                self._sendall(out)
+    def _flush(self, wait: bool = True) -> None:
+        """Application threads: send what the core has sealed.
+
+        With ``wait`` (senders of channel data, who must not run ahead of the socket) wait
+        for the send token. Without, leave the output to the token's holder, if there is one.
+        """
+        core = self._require_core()
+        if not core.has_data_to_send and not self._unsent:
+            return
+        with self._lock:
+            if self._sending and not wait:
+                return  # the holder sends it before it gives the token back
+            self._take_token(None)
+            out = core.data_to_send()
+        self._drain(out, None)
+
+    def _flush_nowait(self) -> None:
+        """The reader thread's flush: it waits neither for the token nor for the socket."""
+        core = self._core
+        if core is None or (not core.has_data_to_send and not self._unsent):
+            return
+        with self._lock:
+            if self._sending:
+                return  # the holder sends it before it gives the token back
+            self._sending = True
+            out = core.data_to_send()
+        try:
+            self._drain(out, 0.0)
+        except TimeoutError:
+            pass  # the rest waits in _unsent; the reader loop watches for room
 
     def _check_deadlines(self, started: float, now: float) -> None:
         """Banner, handshake and (server) login deadlines; raise when one has passed."""
@@ -626,32 +863,56 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         self._probes_unanswered = 0
         if not self.authenticated:  # a busy peer must not outlive the deadlines either
             self._check_deadlines(self._reader_started, now)
-        later: list[ev.Event] = []
         error: BaseException | None = None
         with self._lock:
             try:
                 events = core.receive_data(data)
             except BaseException as exc:
                 error, events = exc, []
-            for event in events:
-                # wire order: once one event waits for the application, later ones wait too
-                if later or not self._channel_event_locked(event):
-                    later.append(event)
+            later = self._apply_events_locked(events)
         if error is not None:
             # keep the real cause, send the DISCONNECT the core queued, then give up
             with self._lock:
                 if self.saved_exception is None:
                     self.saved_exception = error
             try:
-                self._flush()
+                self._flush_nowait()
             except (OSError, SSHException):
                 pass
             raise error
-        self._flush()
+        self._flush_nowait()
         if later:
             for event in later:
                 self._handle_event(event)
-            self._flush()
+            self._flush_nowait()
+
+    def _apply_events_locked(self, events: list[ev.Event]) -> list[ev.Event]:
+        """Apply channel events in wire order (core lock held); return the ones left for
+        :meth:`_handle_event`: from the first that needs the application on, all wait.
+
+        Data is appended packet by packet, but a channel is woken once per run of its data
+        packets, not once per packet (a 256 KiB read holds eight).
+        """
+        channels = self._channels
+        pending: Channel | None = None  # holds data that its readers have not been told of
+        for i, event in enumerate(events):
+            if type(event) is ev.ChannelData:
+                chan = channels.get(event.channel)
+                if chan is not None:
+                    if chan is not pending:
+                        if pending is not None:
+                            pending._announce()
+                        pending = chan
+                    chan._on_data(event.data, event.ext, False)
+                    continue
+            if pending is not None:
+                pending._announce()
+                pending = None
+            if not self._channel_event_locked(event):
+                return events[i:]
+        if pending is not None:
+            pending._announce()
+        return []
 
     def _channel_event_locked(self, event: ev.Event) -> bool:
         """Apply a channel event under the core lock; False if it is not one."""
@@ -837,6 +1098,12 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
             "session", window_size=window_size, max_packet_size=max_packet_size, timeout=timeout
         )
 
+    def open_sftp_client(self) -> SFTPClient | None:
+        """Open an SFTP session on a new channel; see ``SFTPClient.from_transport``."""
+        from .sftp_client import SFTPClient  # lazily: most transports never use SFTP
+
+        return SFTPClient.from_transport(self)
+
     def open_x11_channel(self, src_addr: tuple[str, int] | None = None) -> Channel:
         return self.open_channel("x11", src_addr=src_addr)
 
@@ -1018,3 +1285,10 @@ def _close_socket(sock: Any) -> None:
         sock.close()
     except Exception:  # pragma: no cover - best effort in a finalizer
         pass
+
+
+# paramiko.transport's other public classes, kept in their own module to keep this one short
+from ._service_requesting import ChannelMap as ChannelMap  # noqa: E402
+from ._service_requesting import (  # noqa: E402
+    ServiceRequestingTransport as ServiceRequestingTransport,
+)

@@ -8,32 +8,42 @@ from __future__ import annotations
 
 import hmac
 import logging
+import sys
 import threading
-from collections.abc import Iterable
+import traceback
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 
 if TYPE_CHECKING:
     from os import PathLike
 
+    from .config import SSHConfig, SSHConfigDict
     from .hostkeys import HostKeys
 
 __all__ = [
     "DEBUG",
     "ClosingContextManager",
+    "PFilter",
     "asbytes",
     "b",
     "bit_length",
+    "clamp_value",
     "constant_time_bytes_eq",
     "deflate_long",
     "format_binary",
     "format_binary_line",
+    "generate_key_bytes",
     "get_logger",
     "get_thread_id",
     "inflate_long",
     "load_host_keys",
     "log_to_file",
+    "lookup_ssh_host_config",
+    "mod_inverse",
+    "parse_ssh_config",
     "safe_string",
+    "tb_strings",
     "u",
 ]
 
@@ -188,7 +198,7 @@ def get_thread_id() -> int:
         return tid
 
 
-class _ThreadIdFilter(logging.Filter):
+class PFilter(logging.Filter):
     """Stamps each record with ``_threadid`` (see :func:`get_thread_id`) for the log format."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -196,7 +206,7 @@ class _ThreadIdFilter(logging.Filter):
         return True
 
 
-_thread_id_filter: Final = _ThreadIdFilter()
+_thread_id_filter: Final = PFilter()
 
 _LOG_FORMAT: Final = (
     "%(levelname)-.3s [%(asctime)s.%(msecs)03d] thr=%(_threadid)-3d %(name)s: %(message)s"
@@ -265,3 +275,57 @@ def load_host_keys(filename: str | PathLike[str]) -> HostKeys:
     from .hostkeys import HostKeys  # here, not at the top: hostkeys imports this module
 
     return HostKeys(filename)
+
+
+def parse_ssh_config(file_obj: IO[str]) -> SSHConfig:
+    """An :class:`~sshwire.config.SSHConfig` read from an open ssh_config file (old API)."""
+    from .config import SSHConfig  # here: config imports this module
+
+    config = SSHConfig()
+    config.parse(file_obj)
+    return config
+
+
+def lookup_ssh_host_config(hostname: str, config: SSHConfig) -> SSHConfigDict:
+    """``config.lookup(hostname)`` (old API)."""
+    return config.lookup(hostname)
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers paramiko's util module also offers
+
+
+def tb_strings() -> list[str]:
+    """The current exception's traceback as a list of lines (for logging)."""
+    return "".join(traceback.format_exception(*sys.exc_info())).split("\n")
+
+
+def generate_key_bytes(
+    hash_alg: Callable[[], Any], salt: bytes, key: bytes | str, nbytes: int
+) -> bytes:
+    """Stretch a passphrase into *nbytes* of key material, OpenSSL ``EVP_BytesToKey`` style.
+
+    Each round hashes the previous digest (none in the first round), the passphrase and the
+    first 8 bytes of *salt*; the digests are concatenated until *nbytes* are ready. This is
+    the derivation of legacy PEM ("Proc-Type: 4,ENCRYPTED") key files.
+    """
+    secret = asbytes(key)
+    salt = salt[:8]
+    out = b""
+    digest = b""
+    while len(out) < nbytes:
+        h = hash_alg()
+        h.update(digest + secret + salt)
+        digest = h.digest()
+        out += digest
+    return out[:nbytes]
+
+
+def mod_inverse(x: int, m: int) -> int:
+    """The inverse of *x* modulo *m*, in ``[0, m)``."""
+    return pow(x, -1, m)
+
+
+def clamp_value(minimum: int, val: int, maximum: int) -> int:
+    """*val* limited to ``[minimum, maximum]``."""
+    return max(minimum, min(val, maximum))

@@ -7,7 +7,10 @@ observations. Threads synchronise through events and bounded timeouts, never bar
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import io
+import logging
 import select
 import threading
 import types
@@ -18,12 +21,14 @@ import paramiko
 import paramiko.buffered_pipe
 import paramiko.common
 import paramiko.pipe
+import paramiko.util
 import pytest
 
 import sshwire
 import sshwire.buffered_pipe
 import sshwire.common
 import sshwire.pipe
+import sshwire.util
 
 COMMON_NAMES = sorted(
     name
@@ -364,3 +369,62 @@ def test_pipe_signatures() -> None:
                 assert list(inspect.signature(getattr(ours_cls, name)).parameters) == list(
                     inspect.signature(member).parameters
                 ), f"{cls}.{name}"
+
+
+# --- util helpers paramiko also exposes ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("salt", "key", "nbytes"),
+    [(b"saltsalt12", "pw", 32), (b"12345678", b"x" * 40, 70), (b"abc", "", 5), (b"", "k", 1)],
+)
+@pytest.mark.parametrize("hash_alg", [hashlib.md5, hashlib.sha1, hashlib.sha256])
+def test_generate_key_bytes_matches_paramiko(
+    hash_alg: Any, salt: bytes, key: bytes | str, nbytes: int
+) -> None:
+    ours = sshwire.util.generate_key_bytes(hash_alg, salt, key, nbytes)
+    assert ours == paramiko.util.generate_key_bytes(hash_alg, salt, key, nbytes)
+    assert len(ours) == nbytes
+
+
+@pytest.mark.parametrize(("x", "m"), [(3, 11), (10, 17), (65537, (1 << 61) - 1)])
+def test_mod_inverse_and_clamp(x: int, m: int) -> None:
+    assert sshwire.util.mod_inverse(x, m) == paramiko.util.mod_inverse(x, m)
+    assert x * sshwire.util.mod_inverse(x, m) % m == 1
+    for args in [(1, 5, 3), (1, -4, 3), (1, 2, 3)]:
+        assert sshwire.util.clamp_value(*args) == paramiko.util.clamp_value(*args)
+
+
+def test_tb_strings_and_pfilter() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        lines = sshwire.util.tb_strings()
+    assert any("ValueError: boom" in line for line in lines)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    assert sshwire.util.PFilter().filter(record)
+    assert record._threadid == sshwire.util.get_thread_id()
+
+
+def test_parse_and_lookup_ssh_config_helpers() -> None:
+    text = "Host web\n  HostName 127.0.0.1\n  Port 2222\n"
+    ours = sshwire.util.parse_ssh_config(io.StringIO(text))
+    theirs = paramiko.util.parse_ssh_config(io.StringIO(text))
+    assert dict(sshwire.util.lookup_ssh_host_config("web", ours)) == dict(
+        paramiko.util.lookup_ssh_host_config("web", theirs)
+    )
+
+
+def test_channel_open_only_refuses_a_closed_channel() -> None:
+    calls = []
+
+    class Probe(sshwire.Channel):
+        @sshwire.channel.open_only
+        def poke(self) -> str:
+            calls.append(1)
+            return "ok"
+
+    chan = Probe(7)
+    with pytest.raises(sshwire.SSHException):
+        chan.poke()  # never opened
+    assert not calls

@@ -6,6 +6,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -224,3 +225,16 @@ def test_too_many_auth_failures_disconnects(make_pair) -> None:  # type: ignore[
             except AuthenticationException:
                 continue
     assert not pair.client.is_active()
+
+
+def test_transport_connect_with_key_and_password_uses_only_the_key(
+    ssh_server: Any,
+) -> None:
+    """paramiko's Transport.connect: a key when given, the password is not tried."""
+    user = ssh_server.default_user
+    with Transport((ssh_server.host, ssh_server.port)) as t:
+        t.connect(username=user.username, password="not-the-password", pkey=user.key)
+        assert t.is_authenticated()
+    with Transport((ssh_server.host, ssh_server.port)) as t:
+        t.connect(username=user.username, password=user.password)
+        assert t.is_authenticated()

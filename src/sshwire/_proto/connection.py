@@ -46,7 +46,7 @@ from .kex import negotiate as neg
 from .kex.base import ClientExchange, KexFailed, KexInputs, KexOutput, ServerExchange
 from .kex.derive import derive_key
 from .kex.gex import GroupChooser, builtin_group
-from .version import VersionReader, version_line
+from .version import BannerError, VersionReader, version_line
 
 Rng = Callable[[int], bytes]
 Clock = Callable[[], float]
@@ -99,9 +99,13 @@ class Connection:
         self.phase = Phase.VERSION
         self._out: list[bytes | bytearray] = []
         self._held: list[bytes] = []
-        self._version_reader = VersionReader()
+        cfg = self.config
+        self._version_reader = VersionReader(
+            cfg.max_banner_line, cfg.max_pre_banner_lines, cfg.max_pre_banner_bytes
+        )
+        self._banner_deadline: float | None = None
         self._writer = PacketWriter(rng)
-        self._reader = PacketReader(self.config.max_packet_length)
+        self._reader = PacketReader(cfg.max_packet_length, cfg.max_decompressed_payload)
         self.local_version = version_line(self.config.software_version).rstrip(b"\r\n").decode()
         self.remote_version = ""
         self.session_id: bytes | None = None
@@ -119,27 +123,67 @@ class Connection:
         self._auth_method: str | None = None
         self._auth_service = "ssh-connection"
         self._started = False
-        self.channels = ChannelTable(self.send_payload)
+        self.channels = ChannelTable(
+            self.send_payload,
+            cfg.max_channels,
+            cfg.max_pending_channel_opens,
+            cfg.max_window_excess,
+        )
+        self._auth_requests = 0  # server: USERAUTH_REQUESTs received
+        self._auth_outstanding = 0  # client: USERAUTH_REQUESTs not yet answered
+        self._global_wanted = 0  # our want-reply GLOBAL_REQUESTs not yet answered
+        self._global_unanswered = 0  # the peer's want-reply GLOBAL_REQUESTs we owe a reply
         #: optional packet tracer: called with ("IN" | "OUT", payload) for every packet
         self.trace: Callable[[str, bytes], None] | None = None
+        self.channels.send_chunks = self.send_data_chunks
         self.server_auth = ServerAuth(self.send_payload, self.config.pubkey)
         self._userauth_service = False  # server: ssh-userauth was requested and accepted
 
     # ------------------------------------------------------------------ output plumbing
 
-    def data_to_send(self) -> bytes:
+    def data_to_send(self) -> bytes | bytearray:
         """Everything queued for the wire since the last call, as one buffer."""
-        if not self._out:
+        queued = self._out
+        if not queued:
             return b""
-        out = b"".join(self._out)
-        self._out.clear()
+        # a single buffer (a batch of data packets, typically) goes out as it is
+        out = queued[0] if len(queued) == 1 else b"".join(queued)
+        queued.clear()
         return out
+
+    @property
+    def has_data_to_send(self) -> bool:
+        """Whether :meth:`data_to_send` would return anything (cheap; no copy)."""
+        return bool(self._out)
 
     def _send(self, payload: bytes) -> None:
         """Seal and queue one transport-layer payload now (kex messages included)."""
         if self.trace is not None:
             self.trace("OUT", payload)
         self._out.append(self._writer.encode(payload))
+
+    def send_data_chunks(self, head: bytes, data: memoryview, step: int) -> None:
+        """Queue channel data: one payload ``head ‖ uint32(len) ‖ chunk`` per ``step``-byte
+        chunk of ``data``, as :meth:`send_payload` would, sealed into one buffer.
+
+        Takes :meth:`send_payload`'s path whenever that could do more than seal and queue:
+        a key exchange holding payloads back, a tracer, or a rekey limit within this batch.
+        """
+        w, cfg = self._writer, self.config
+        count = -(-len(data) // step)
+        if (
+            self.phase is not Phase.OPEN
+            or self._kex is not None
+            or self.trace is not None
+            or w.bytes + len(data) + 256 * count >= cfg.rekey_bytes
+            or w.packets + count >= cfg.rekey_packets
+        ):
+            for start in range(0, len(data), step):
+                chunk = data[start : start + step]
+                self.send_payload(b"".join((head, wire.uint32(len(chunk)), chunk)))
+            return
+        self._out.append(w.encode_data(head, data, step))
+        self._maybe_rekey()
 
     def send_payload(self, payload: bytes) -> None:
         """Queue a connection/auth-layer payload; held back while our kex is under way."""
@@ -158,6 +202,7 @@ class Connection:
         if self._started:
             return
         self._started = True
+        self._set_banner_deadline()
         self._out.append(self.local_version.encode() + b"\r\n")
         self._begin_kex()
 
@@ -204,7 +249,10 @@ class Connection:
         events: list[ev.Event] = []
         try:
             if self.phase is Phase.VERSION:
+                self._set_banner_deadline()
                 rest = self._version_reader.feed(data)
+                if rest is None:
+                    self._check_banner_deadline()
                 if rest is None:
                     return events
                 self.remote_version = self._version_reader.version or ""
@@ -220,18 +268,52 @@ class Connection:
                 self.phase = Phase.CLOSED
                 events.append(ev.ConnectionLost("connection closed by the peer"))
                 return events
-            self._reader.feed(data)
+            reader = self._reader
+            reader.feed(data)
+            # CHANNEL_DATA, when _dispatch would hand it straight to the channel table (no
+            # kex, authenticated, no tracer), goes there without the copy and the Reader
+            fast = self._data_fast_path()
+            data_packet = self.channels.data_packet
             while self.phase is not Phase.CLOSED:
-                payload = self._reader.next_payload()
-                if payload is None:
+                packet = reader.next_packet()
+                if packet is None:
                     break
-                self._dispatch(payload, events)
+                buf, start, end = packet
+                if fast and end > start and buf[start] == c.MSG_CHANNEL_DATA:
+                    data_packet(buf, start, end, events)
+                else:
+                    self._dispatch(buf[start:end], events)
+                    fast = self._data_fast_path()
         except SSHException as exc:
             self.disconnect(getattr(exc, "reason", c.DISCONNECT_PROTOCOL_ERROR), str(exc))
             raise
         if self.phase is Phase.OPEN:
             self._maybe_rekey()
         return events
+
+    def _data_fast_path(self) -> bool:
+        """Whether _dispatch would pass CHANNEL_DATA to the channel table unchecked."""
+        kex = self._kex
+        return (
+            self.phase is Phase.OPEN
+            and self.authenticated
+            and self.trace is None
+            and (kex is None or kex.theirs is None or kex.got_newkeys)
+        )
+
+    def _set_banner_deadline(self) -> None:
+        timeout = self.config.banner_timeout
+        if self._banner_deadline is None and timeout is not None:
+            self._banner_deadline = self._clock() + timeout
+
+    def _check_banner_deadline(self) -> None:
+        """A peer trickling its version line must finish it in time (slow-loris)."""
+        deadline = self._banner_deadline
+        if deadline is not None and self._clock() > deadline:
+            raise BannerError(
+                f"peer did not complete its SSH version line within "
+                f"{self.config.banner_timeout:g} seconds"
+            )
 
     def _dispatch(self, payload: bytes, events: list[ev.Event]) -> None:
         if not payload:
@@ -530,6 +612,8 @@ class Connection:
         # RFC 8308 §2.4: right after the first NEWKEYS, or just before USERAUTH_SUCCESS
         if not self.client or self.authenticated or self.session_id is None:
             raise ProtocolError("EXT_INFO at an unexpected time")
+        if not self.config.ext_info:
+            raise ProtocolError("EXT_INFO, but we did not offer ext-info-c")
         count = body.uint32()
         if count > 1024:
             raise ProtocolError(f"EXT_INFO claims {count} extensions")
@@ -574,6 +658,13 @@ class Connection:
             raise ProtocolError("user auth message before the ssh-userauth service request")
         if self.authenticated:
             return  # RFC 4252 §5.1: requests after success are ignored
+        if msg == c.MSG_USERAUTH_REQUEST:
+            self._auth_requests += 1
+            if self._auth_requests > self.config.max_auth_requests:
+                raise ProtocolError(
+                    f"too many authentication requests (limit {self.config.max_auth_requests})",
+                    c.DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
+                )
         assert self.session_id is not None
         self.server_auth.handle(msg, payload, body, self.session_id, events)
 
@@ -607,6 +698,7 @@ class Connection:
             raise SSHException("only a client authenticates")
         self.username = username
         self._auth_method = method
+        self._auth_outstanding += 1
         payload = b"".join(
             (
                 wire.byte(c.MSG_USERAUTH_REQUEST),
@@ -669,6 +761,11 @@ class Connection:
     def _userauth(self, msg: int, body: wire.Reader, events: list[ev.Event]) -> None:
         if self.authenticated:
             raise ProtocolError(f"user auth message {msg} after authentication")
+        if msg in (c.MSG_USERAUTH_SUCCESS, c.MSG_USERAUTH_FAILURE):
+            # RFC 4252 §5.1: each answers one request of ours; never unasked
+            if not self._auth_outstanding:
+                raise ProtocolError(f"user auth message {msg} without an authentication request")
+            self._auth_outstanding -= 1
         if msg == c.MSG_USERAUTH_SUCCESS:
             body.check_end()
             self.authenticated = True
@@ -686,6 +783,8 @@ class Connection:
             message = body.text()
             language = body.text() if body.remaining else ""
             events.append(ev.AuthBanner(message, language))
+        elif msg == c.MSG_USERAUTH_INFO_REQUEST and not self._auth_outstanding:
+            raise ProtocolError("user auth message 60 without an authentication request")
         elif msg == c.MSG_USERAUTH_INFO_REQUEST and self._auth_method == "publickey":
             events.append(ev.AuthPkOk(body.text(), body.string()))
         elif msg == c.MSG_USERAUTH_INFO_REQUEST and self._auth_method == "password":
@@ -706,17 +805,30 @@ class Connection:
     def global_request(self, name: str, want_reply: bool, data: bytes = b"") -> None:
         payload = wire.byte(c.MSG_GLOBAL_REQUEST) + wire.string(name) + wire.boolean(want_reply)
         self.send_payload(payload + data)
+        if want_reply:
+            self._global_wanted += 1
 
     def global_reply(self, success: bool, data: bytes = b"") -> None:
         msg = c.MSG_REQUEST_SUCCESS if success else c.MSG_REQUEST_FAILURE
         self.send_payload(wire.byte(msg) + (data if success else b""))
+        if self._global_unanswered:
+            self._global_unanswered -= 1
 
     def _global(self, msg: int, body: wire.Reader, events: list[ev.Event]) -> None:
         if msg == c.MSG_GLOBAL_REQUEST:
             name = body.text()
             want_reply = body.boolean()
+            if want_reply:
+                limit = self.config.max_pending_global_requests
+                if self._global_unanswered >= limit:
+                    raise ProtocolError(f"more than {limit} global requests waiting for replies")
+                self._global_unanswered += 1
             events.append(ev.GlobalRequestReceived(name, want_reply, body.rest()))
         else:
+            # RFC 4254 §4: replies come in request order, one per want-reply request
+            if not self._global_wanted:
+                raise ProtocolError("global request reply without a request")
+            self._global_wanted -= 1
             events.append(ev.GlobalReplyReceived(msg == c.MSG_REQUEST_SUCCESS, body.rest()))
 
 

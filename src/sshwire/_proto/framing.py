@@ -34,7 +34,7 @@ from __future__ import annotations
 import hmac
 import struct
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms
@@ -71,14 +71,21 @@ def _chacha_contexts(key: bytes) -> tuple[CipherContext, CipherContext]:
 # --------------------------------------------------------------------------------------------
 # Sealers: one per outbound mode. ``seal(seq, body)`` gets the unencrypted packet minus nothing
 # (length, padding length, payload, padding) and returns the bytes to put on the wire.
+# ``seal_into(seq, packet, out)`` writes the same ``len(packet) + tag_size`` bytes into ``out``
+# (exactly that long), so that :meth:`PacketWriter.encode_data` seals a run of packets into one
+# buffer with no copy after the cipher.
 
 
 class _PlainSealer:
     block_size = 8
     aad_len = 0
+    tag_size = 0
 
     def seal(self, seq: int, packet: bytes) -> bytes | bytearray:
         return packet
+
+    def seal_into(self, seq: int, packet: bytes, out: memoryview) -> None:
+        out[:] = packet
 
 
 class _BlockSealer:
@@ -90,80 +97,100 @@ class _BlockSealer:
         self.aad_len = 4 if mac.etm else 0
         self._ctx = block_cipher_context(spec, key, iv, encrypt=True)
         self._mac = mac.keyed(mac_key[: mac.key_size])
-        self._tag_size = mac.tag_size
+        self._tag_size = self.tag_size = mac.tag_size
         self._etm = mac.etm
+        self._stream = spec.mode == "ctr"  # update_into() may write exactly the input's size
 
-    def seal(self, seq: int, packet: bytes) -> bytes | bytearray:
+    def seal_into(self, seq: int, packet: bytes, out: memoryview) -> None:
         n = len(packet)
-        tag_size = self._tag_size
-        out = bytearray(n + max(tag_size, 16))
-        view = memoryview(out)
+        src = memoryview(packet)
         mac = self._mac.copy()
         mac.update(_U32.pack(seq))
         if self._etm:
-            view[:4] = packet[:4]
-            self._ctx.update_into(memoryview(packet)[4:], view[4:])
-            mac.update(view[:n])
+            out[:4] = src[:4]
+            self._encrypt(src[4:], out[4:n])
+            mac.update(out[:n])
         else:
             mac.update(packet)
-            self._ctx.update_into(packet, view)
-        view[n : n + tag_size] = mac.digest()[:tag_size]
-        view.release()
-        del out[n + tag_size :]
-        return out
+            self._encrypt(src, out[:n])
+        out[n:] = mac.digest()[: self._tag_size]
+
+    def _encrypt(self, src: memoryview, dst: memoryview) -> None:
+        if self._stream:
+            self._ctx.update_into(src, dst)
+        else:  # CBC's update_into wants a block of slack past the output
+            dst[:] = self._ctx.update(src)
+
+    def seal(self, seq: int, packet: bytes) -> bytes | bytearray:
+        return _sealed(self, seq, packet)
 
 
 class _GcmSealer:
     block_size = 16
     aad_len = 4
+    tag_size = 16
 
     def __init__(self, key: bytes, iv: bytes) -> None:
         self._aead = AESGCM(key)
         self._fixed = iv[:4]
         self._counter = int.from_bytes(iv[4:12], "big")
 
-    def _nonce(self) -> bytes:
+    def seal_into(self, seq: int, packet: bytes, out: memoryview) -> None:
         nonce = self._fixed + _U64.pack(self._counter)
         self._counter = (self._counter + 1) & 0xFFFFFFFFFFFFFFFF
-        return nonce
+        view = memoryview(packet)
+        out[:4] = view[:4]
+        if _HAS_ENCRYPT_INTO:
+            self._aead.encrypt_into(nonce, view[4:], view[:4], out[4:])
+        else:  # pragma: no cover - cryptography < 47
+            out[4:] = self._aead.encrypt(nonce, view[4:], view[:4])
 
     def seal(self, seq: int, packet: bytes) -> bytes | bytearray:
-        nonce = self._nonce()
-        view = memoryview(packet)
-        if _HAS_ENCRYPT_INTO:
-            out = bytearray(len(packet) + 16)
-            out[:4] = view[:4]
-            self._aead.encrypt_into(nonce, view[4:], view[:4], memoryview(out)[4:])
-            return out
-        return packet[:4] + self._aead.encrypt(nonce, view[4:], view[:4])  # pragma: no cover
+        return _sealed(self, seq, packet)
 
 
 class _ChachaSealer:
     block_size = 8
     aad_len = 4
+    tag_size = 16
 
     def __init__(self, key: bytes) -> None:
         self._main, self._header = _chacha_contexts(key)
 
-    def seal(self, seq: int, packet: bytes) -> bytes | bytearray:
+    def seal_into(self, seq: int, packet: bytes, out: memoryview) -> None:
         nonce = _ZERO8 + _U64.pack(seq)
-        header = self._header
         main = self._main
-        header.reset_nonce(nonce)
+        self._header.reset_nonce(nonce)
         main.reset_nonce(nonce)
         n = len(packet)
-        out = bytearray(n + 16)
-        view = memoryview(out)
         src = memoryview(packet)
-        header.update_into(src[:4], view[:4])
-        poly = Poly1305(main.update(_ZERO64)[:32])
-        main.update_into(src[4:], view[4:])
-        poly.update(view[:n])
-        view[n:] = poly.finalize()
-        return out
+        self._header.update_into(src[:4], out[:4])
+        poly_key = main.update(_ZERO64)[:32]  # block 0; the payload starts at block 1
+        main.update_into(src[4:], out[4:n])
+        out[n:] = Poly1305.generate_tag(poly_key, out[:n])
+
+    def seal(self, seq: int, packet: bytes) -> bytes | bytearray:
+        return _sealed(self, seq, packet)
 
 
 _Sealer = _PlainSealer | _BlockSealer | _GcmSealer | _ChachaSealer
+
+
+def _sealed(sealer: _BlockSealer | _GcmSealer | _ChachaSealer, seq: int, packet: bytes) -> bytearray:
+    out = bytearray(len(packet) + sealer.tag_size)
+    with memoryview(out) as view:
+        sealer.seal_into(seq, packet, view)
+    return out
+
+
+class Sealer(Protocol):
+    """What :meth:`PacketWriter.set_sealer` accepts: the classes above, or cipher state built
+    elsewhere (``sshwire.packet.Packetizer`` wraps engines handed over in paramiko's form)."""
+
+    block_size: int  # the packet alignment unit
+    aad_len: int  # 4 when the length field stays out of the alignment (etm, AEAD), else 0
+
+    def seal(self, seq: int, packet: bytes) -> bytes | bytearray: ...
 
 
 class PacketWriter:
@@ -171,7 +198,7 @@ class PacketWriter:
 
     def __init__(self, rng: Rng) -> None:
         self._rng = rng
-        self._sealer: _Sealer = _PlainSealer()
+        self._sealer: Sealer = _PlainSealer()
         self._block = 8
         self._aad = 0
         self._pool = b""
@@ -197,6 +224,14 @@ class PacketWriter:
         self._block = self._sealer.block_size
         self._aad = self._sealer.aad_len
         self._set_compression(compression)
+        self.packets = 0
+        self.bytes = 0
+
+    def set_sealer(self, sealer: Sealer) -> None:
+        """Install ready-made cipher state (no compression change); counters restart."""
+        self._sealer = sealer
+        self._block = sealer.block_size
+        self._aad = sealer.aad_len
         self.packets = 0
         self.bytes = 0
 
@@ -248,6 +283,65 @@ class PacketWriter:
         self.sequence = (seq + 1) & 0xFFFFFFFF
         self.packets += 1
         self.bytes += len(out)
+        return out
+
+    def encode_data(
+        self, head: bytes, data: bytes | memoryview, step: int
+    ) -> bytes | bytearray:
+        """Seal one packet per ``step``-byte chunk of ``data``, each with the payload
+        ``head ‖ uint32(len(chunk)) ‖ chunk`` (channel data), into one buffer.
+
+        The packets are those :meth:`encode` makes of the joined payloads, but each chunk is
+        copied once (into its plaintext) and the cipher writes straight into the buffer.
+        """
+        sealer = self._sealer
+        seal_into = getattr(sealer, "seal_into", None)
+        total = len(data)
+        if seal_into is None or self._compressor is not None or not total:
+            view = memoryview(data)
+            return b"".join(
+                [
+                    self.encode(b"".join((head, _U32.pack(len(chunk)), chunk)))
+                    for chunk in (view[i : i + step] for i in range(0, total, step))
+                ]
+            )
+        block = self._block
+        tag = sealer.tag_size
+        overhead = 9 + len(head)  # uint32 length, padding length, head, uint32 data length
+        base = overhead - self._aad
+
+        def padded(n: int) -> int:
+            padding = block - (base + n) % block
+            return padding + block if padding < _MIN_PADDING else padding
+
+        full, rest = divmod(total, step)
+        size = full * (overhead + step + padded(step) + tag)
+        if rest:
+            size += overhead + rest + padded(rest) + tag
+        out = bytearray(size)
+        seq = self.sequence
+        pos = 0
+        with memoryview(out) as view:
+            for start in range(0, total, step):
+                chunk = data[start : start + step]
+                n = len(chunk)
+                padding = padded(n)
+                packet = b"".join(
+                    (
+                        _HEADER.pack(overhead - 4 + n + padding, padding),
+                        head,
+                        _U32.pack(n),
+                        chunk,
+                        self._padding(padding),
+                    )
+                )
+                end = pos + len(packet) + tag
+                seal_into(seq, packet, view[pos:end])
+                seq = (seq + 1) & 0xFFFFFFFF
+                pos = end
+        self.sequence = seq
+        self.packets += full + (1 if rest else 0)
+        self.bytes += size
         return out
 
 
@@ -402,6 +496,18 @@ class _ChachaOpener:
 _Opener = _PlainOpener | _BlockOpener | _GcmOpener | _ChachaOpener
 
 
+class Opener(Protocol):
+    """What :meth:`PacketReader.set_opener` accepts (see :class:`Sealer`)."""
+
+    block_size: int
+    aad_len: int
+    tag_size: int  # MAC or AEAD tag bytes after the packet
+
+    def length(self, buf: bytearray, seq: int) -> int | None: ...
+
+    def open(self, buf: bytearray, seq: int, length: int) -> bytes: ...
+
+
 class PacketReader:
     """Decodes the incoming byte stream into payloads for one direction.
 
@@ -410,10 +516,15 @@ class PacketReader:
     pulls one payload at a time and calls :meth:`set_keys` between two pulls.
     """
 
-    def __init__(self, max_packet_length: int = MAX_PACKET_LENGTH) -> None:
+    def __init__(
+        self,
+        max_packet_length: int = MAX_PACKET_LENGTH,
+        max_decompressed: int = MAX_DECOMPRESSED_PAYLOAD,
+    ) -> None:
         self.max_packet_length = max_packet_length
+        self.max_decompressed = max_decompressed  # the most one packet may inflate to
         self._buf = bytearray()
-        self._opener: _Opener = _PlainOpener()
+        self._opener: Opener = _PlainOpener()
         self._length: int | None = None  # declared length of the packet being received
         self._decompressor: Decompressor | None = None
         self._pending_compression = False
@@ -450,7 +561,15 @@ class PacketReader:
         self._decompressor = None
         self._pending_compression = is_delayed(compression)
         if compression != "none" and not self._pending_compression:
-            self._decompressor = Decompressor(MAX_DECOMPRESSED_PAYLOAD)
+            self._decompressor = Decompressor(self.max_decompressed)
+        self.packets = 0
+        self.bytes = 0
+
+    def set_opener(self, opener: Opener) -> None:
+        """Install ready-made cipher state for the next packet (no compression change)."""
+        if self._length is not None:
+            raise PacketError("keys changed in the middle of a packet")
+        self._opener = opener
         self.packets = 0
         self.bytes = 0
 
@@ -458,7 +577,7 @@ class PacketReader:
         """Called when user auth succeeds: zlib@openssh.com applies from the next packet."""
         if self._pending_compression:
             self._pending_compression = False
-            self._decompressor = Decompressor(MAX_DECOMPRESSED_PAYLOAD)
+            self._decompressor = Decompressor(self.max_decompressed)
 
     def reset_sequence(self) -> None:
         self.sequence = 0
@@ -481,6 +600,15 @@ class PacketReader:
 
     def next_payload(self) -> bytes | None:
         """The next complete, authenticated payload, or None until more bytes arrive."""
+        packet = self.next_packet()
+        if packet is None:
+            return None
+        buf, start, end = packet
+        return buf if start == 0 and end == len(buf) else buf[start:end]
+
+    def next_packet(self) -> tuple[bytes, int, int] | None:
+        """Like :meth:`next_payload`, as ``(buffer, start, end)``: the payload is
+        ``buffer[start:end]``, left in place (the channel data path copies only the data)."""
         opener = self._opener
         buf = self._buf
         length = self._length
@@ -502,10 +630,10 @@ class PacketReader:
         padding = plain[0]
         if padding < _MIN_PADDING or padding > length - 1:
             raise PacketError(f"invalid padding length {padding} in a {length}-byte packet")
-        payload = plain[1 : length - padding]
         if self._decompressor is not None:
-            payload = self._decompressor.decompress(payload)
-        return payload
+            payload = self._decompressor.decompress(plain[1 : length - padding])
+            return payload, 0, len(payload)
+        return plain, 1, length - padding
 
     def _check_length(self, length: int) -> None:
         opener = self._opener
@@ -520,4 +648,4 @@ class PacketReader:
             )
 
 
-__all__ = ["PacketReader", "PacketWriter"]
+__all__ = ["Opener", "PacketReader", "PacketWriter", "Sealer"]

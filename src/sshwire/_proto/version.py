@@ -29,7 +29,15 @@ def version_line(software: str, comments: str = "") -> bytes:
 class VersionReader:
     """Accumulates the peer's first bytes until its version line is complete."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        max_line: int = MAX_BANNER_LINE,
+        max_pre_lines: int = MAX_PRE_BANNER_LINES,
+        max_pre_bytes: int = MAX_PRE_BANNER_BYTES,
+    ) -> None:
+        self.max_line = max_line
+        self.max_pre_lines = max_pre_lines
+        self.max_pre_bytes = max_pre_bytes
         self._buf = bytearray()
         self._lines = 0
         self._consumed = 0
@@ -44,9 +52,9 @@ class VersionReader:
         while True:
             end = self._buf.find(b"\n")
             if end < 0:
-                if len(self._buf) > MAX_BANNER_LINE:
+                if len(self._buf) > self.max_line:
                     raise BannerError(
-                        f"peer sent a line longer than {MAX_BANNER_LINE} bytes before its "
+                        f"peer sent a line longer than {self.max_line} bytes before its "
                         f"SSH version: {bytes(self._buf[:64])!r}..."
                     )
                 return None
@@ -54,9 +62,9 @@ class VersionReader:
             del self._buf[: end + 1]
             self._consumed += len(line)
             text = line.rstrip(b"\r\n")
-            if len(line) > MAX_BANNER_LINE:
+            if len(line) > self.max_line:
                 raise BannerError(
-                    f"peer's line is longer than {MAX_BANNER_LINE} bytes: {line[:64]!r}..."
+                    f"peer's line is longer than {self.max_line} bytes: {line[:64]!r}..."
                 )
             if text.startswith(b"SSH-"):
                 self.version = self._check(text)
@@ -64,7 +72,7 @@ class VersionReader:
             self._lines += 1
             if b"\0" in line:
                 raise BannerError(f"peer sent a NUL byte before its SSH version: {line[:64]!r}")
-            if self._lines > MAX_PRE_BANNER_LINES or self._consumed > MAX_PRE_BANNER_BYTES:
+            if self._lines > self.max_pre_lines or self._consumed > self.max_pre_bytes:
                 raise BannerError(f"peer sent {self._lines} lines without an SSH version")
             self.pre_lines.append(text.decode("utf-8", "replace"))
 

@@ -2,8 +2,9 @@
 
 :class:`SSHServer` is a real SSH server (sshwire's server mode) listening on 127.0.0.1 with
 a generated host key. It runs commands in subprocesses (with a pty when asked), serves
-shells, environment variables, local and remote port forwarding and subsystems, and lets in
-the keys and passwords it is given::
+shells, environment variables, local and remote port forwarding, subsystems and SFTP
+(``sftp_root=``: sshwire's own SFTP server over one directory), and lets in the keys and
+passwords it is given::
 
     from sshwire.testing import SSHServer
 
@@ -24,5 +25,14 @@ logs in with: it is for tests on your own machine, not for production.
 from __future__ import annotations
 
 from ._server import Credentials, SSHServer, enable_all_algorithms, generate_key, public_key_line
+from ._sftp import RootedSFTPHandle, RootedSFTPServerInterface
 
-__all__ = ["Credentials", "SSHServer", "enable_all_algorithms", "generate_key", "public_key_line"]
+__all__ = [
+    "Credentials",
+    "RootedSFTPHandle",
+    "RootedSFTPServerInterface",
+    "SSHServer",
+    "enable_all_algorithms",
+    "generate_key",
+    "public_key_line",
+]

@@ -153,6 +153,12 @@ class SSHServer:
     :param subsystems: ``{name: command line}``, e.g. ``{"sftp":
         "/usr/lib/openssh/sftp-server"}``; handler classes go through
         :meth:`set_subsystem_handler`.
+    :param sftp_root: serve the ``sftp`` subsystem with sshwire's own SFTP server
+        (:class:`~sshwire.sftp_server.SFTPServer` over a
+        :class:`~sshwire.testing.RootedSFTPServerInterface`), showing this directory to
+        clients as ``/`` and confining them to it. OpenSSH's ``sftp``, ``scp`` (its
+        SFTP mode) and any SFTP client work with it. Not together with
+        ``subsystems={"sftp": ...}``.
     :param banner: a message shown to clients before authentication.
     :param login_grace_time: seconds a client has to authenticate.
     :param configure_transport: called with each new server
@@ -178,6 +184,7 @@ class SSHServer:
         allow_tcp_forwarding: bool = True,
         forward_any_destination: bool = False,
         subsystems: Mapping[str, str] | None = None,
+        sftp_root: str | os.PathLike[str] | None = None,
         banner: str | None = None,
         login_grace_time: float = 60.0,
         configure_transport: Callable[[Transport], object] | None = None,
@@ -213,6 +220,8 @@ class SSHServer:
             allow_agent_forwarding=allow_agent_forwarding,
         )
         self._settings.subsystems.update(subsystems or {})
+        if sftp_root is not None:
+            self._serve_sftp(sftp_root)
         self._users: list[Credentials] = []
         self._lock = threading.Lock()
         self._activity = self._settings.activity  # guards _connections too
@@ -284,6 +293,17 @@ class SSHServer:
         and starts it, as ``Transport.set_subsystem_handler`` does. Affects new connections.
         """
         self._settings.subsystems[name] = (handler, args, dict(kwargs))
+
+    def _serve_sftp(self, root: str | os.PathLike[str]) -> None:
+        from ..sftp_server import SFTPServer
+        from ._sftp import RootedSFTPServerInterface
+
+        if "sftp" in self._settings.subsystems:
+            raise ValueError("give sftp_root or subsystems={'sftp': ...}, not both")
+        path = os.path.abspath(os.fspath(root))
+        if not os.path.isdir(path):
+            raise ValueError(f"sftp_root is not a directory: {path!r}")
+        self.set_subsystem_handler("sftp", SFTPServer, RootedSFTPServerInterface, path)
 
     @property
     def users(self) -> list[Credentials]:

@@ -48,16 +48,21 @@ class GexClient(ClientExchange):
         rng: Rng,
         hash_name: str,
         bounds: tuple[int, int, int] = (GEX_MIN, GEX_PREFERRED, GEX_MAX),
+        old_style: bool = False,
     ) -> None:
         super().__init__(inputs, rng)
         self.hash_name = hash_name
         self.bounds = bounds
+        # RFC 4419 §5: the obsolete request carries only the preferred size (old peers)
+        self.old_style = old_style
         self._p = 0
         self._g = 0
         self._x = 0
         self._e = b""
 
     def start(self) -> bytes:
+        if self.old_style:
+            return wire.byte(MSG_KEX_DH_GEX_REQUEST_OLD) + wire.uint32(self.bounds[1])
         return wire.byte(MSG_KEX_DH_GEX_REQUEST) + b"".join(wire.uint32(v) for v in self.bounds)
 
     def receive(self, msg_type: int, body: wire.Reader) -> bytes | KexOutput:
@@ -81,13 +86,16 @@ class GexClient(ClientExchange):
         body.check_end()
         check_public(f, self._p)
         k = wire.mpint(pow(f, self._x, self._p))
-        fields = _gex_fields(self.bounds, self._p, self._g)
+        fields = _gex_fields(self.bounds, self._p, self._g, self.old_style)
         h = exchange_hash(self.hash_name, self.inputs, host_key, fields, self._e, wire.mpint(f), k)
         return KexOutput(k, h, host_key, signature, self.hash_name)
 
 
-def _gex_fields(bounds: tuple[int, int, int], p: int, g: int) -> bytes:
-    return b"".join(wire.uint32(v) for v in bounds) + wire.mpint(p) + wire.mpint(g)
+def _gex_fields(bounds: tuple[int, int, int], p: int, g: int, old_style: bool) -> bytes:
+    """The hashed request sizes and group: min ‖ n ‖ max (RFC 4419 §3), or only n after an
+    old-style request (as OpenSSH hashes it), then p ‖ g."""
+    sizes = bounds[1:2] if old_style else bounds
+    return b"".join(wire.uint32(v) for v in sizes) + wire.mpint(p) + wire.mpint(g)
 
 
 class GexServer(ServerExchange):
@@ -104,6 +112,7 @@ class GexServer(ServerExchange):
         self.hash_name = hash_name
         self.choose = choose
         self._bounds: tuple[int, int, int] | None = None
+        self._old_style = False
         self._p = 0
         self._g = 0
 
@@ -112,6 +121,7 @@ class GexServer(ServerExchange):
             if msg_type == MSG_KEX_DH_GEX_REQUEST_OLD:
                 n = body.uint32()
                 bounds = (n, n, n)
+                self._old_style = True
             else:
                 expect(msg_type, MSG_KEX_DH_GEX_REQUEST, "the group exchange request")
                 bounds = (body.uint32(), body.uint32(), body.uint32())
@@ -133,7 +143,7 @@ class GexServer(ServerExchange):
         y = private_exponent(self.rng, self._p)
         f = wire.mpint(pow(self._g, y, self._p))
         k = wire.mpint(pow(e, y, self._p))
-        fields = _gex_fields(self._bounds, self._p, self._g)
+        fields = _gex_fields(self._bounds, self._p, self._g, self._old_style)
         h = exchange_hash(self.hash_name, self.inputs, self.host_key, fields, wire.mpint(e), f, k)
         signature = self.sign(h)
         reply = b"".join(
