@@ -5,8 +5,8 @@
     to it and run a few commands, showing what happens. Needs nothing but sshwire (and a
     POSIX ``/bin/sh`` for the commands).
 ``serve``
-    Run the embedded server until Ctrl-C: ``--password USER:PASS`` and/or
-    ``--authorized-keys FILE`` (at least one is required), ``--host``, ``--port``,
+    Run the embedded server until Ctrl-C: ``--password USER:PASS``, ``--authorized-keys FILE``
+    and/or ``--trusted-user-ca-keys FILE`` (at least one is required), ``--host``, ``--port``,
     ``--host-key FILE``, ``--sftp-root DIR`` (serve SFTP from DIR, shown to clients as
     ``/``). It prints the host key fingerprint and an ``ssh`` command line.
 ``version``
@@ -141,10 +141,10 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"--password wants USER:PASS, not {item!r}", file=sys.stderr)
             return 2
         passwords[user] = password
-    if not passwords and not args.authorized_keys:
+    if not passwords and not args.authorized_keys and not args.trusted_user_ca_keys:
         print(
-            "refusing to start: no authentication method. Give --password USER:PASS "
-            "and/or --authorized-keys FILE.",
+            "refusing to start: no authentication method. Give --password USER:PASS, "
+            "--authorized-keys FILE and/or --trusted-user-ca-keys FILE.",
             file=sys.stderr,
         )
         return 2
@@ -155,6 +155,7 @@ def _serve(args: argparse.Namespace) -> int:
             port=args.port,
             passwords=passwords,
             authorized_keys=args.authorized_keys,
+            trusted_user_ca_keys=args.trusted_user_ca_keys,
             host_keys=host_keys,
             sftp_root=args.sftp_root,
         )
@@ -281,6 +282,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         metavar="FILE",
         help="private host key file (repeatable; default: a new ed25519 key)",
+    )
+    serve.add_argument(
+        "--trusted-user-ca-keys",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="CA public keys whose user certificates may log in, as sshd's TrustedUserCAKeys "
+        "(repeatable)",
     )
     serve.add_argument(
         "--sftp-root",

@@ -92,24 +92,7 @@ class ServiceRequestingTransport(Transport):
     ) -> list[str]:
         return self._handler().auth_interactive(username, handler, submethods)
 
-    def auth_interactive_dumb(
-        self, username: str, handler: InteractiveHandler | None = None, submethods: str = ""
-    ) -> list[str]:
-        """Keyboard-interactive auth on the console: prompts on stdout, answers from stdin
-        (unless *handler* is given)."""
-        if handler is None:
-
-            def console(
-                title: str, instructions: str, prompts: list[tuple[str, bool]]
-            ) -> list[str]:
-                if title:
-                    print(title.strip())
-                if instructions:
-                    print(instructions.strip())
-                return [input(prompt.strip() + " ") for prompt, _ in prompts]
-
-            handler = console
-        return self.auth_interactive(username, handler, submethods)
+    # auth_interactive_dumb: Transport's, which calls the auth_interactive above
 
 
 class ChannelMap:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,3 +217,44 @@ def test_certificate_sshwire_client_refused(served: Served) -> None:
     pkey.load_certificate(os.fspath(key.path) + "-cert.pub")
     with pytest.raises(AuthenticationException):
         served.server.connect_client(USER, pkey=pkey)
+
+
+def test_python_m_sshwire_serve_trusted_user_ca_keys(served: Served) -> None:
+    """``python -m sshwire serve --trusted-user-ca-keys`` lets certified keys in, others not."""
+    key = served.certify("cert-cli", [USER])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sshwire",
+            "serve",
+            "--trusted-user-ca-keys",
+            str(served.ca.pub_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("sshwire SSH server listening on 127.0.0.1:"), first
+        port = first.rsplit(":", 1)[1].strip()
+        common = [served.openssh.ssh, "-F", "/dev/null", "-p", port]
+        for opt in (
+            "IdentitiesOnly=yes",
+            "IdentityAgent=none",
+            "BatchMode=yes",
+            "StrictHostKeyChecking=no",
+            "UserKnownHostsFile=/dev/null",
+            "LogLevel=ERROR",
+        ):
+            common += ["-o", opt]
+        res = ssh_run([*common, "-i", str(key.path), f"{USER}@{HOST}", "echo certified"])
+        assert (res.returncode, res.stdout) == (0, "certified\n"), res.stderr
+        res = ssh_run([*common, "-i", str(served.user_key), f"{USER}@{HOST}", "echo in"])
+        assert res.returncode == 255 and "Permission denied" in res.stderr, res.stderr
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
