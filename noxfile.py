@@ -1,4 +1,4 @@
-"""Development sessions: tests, tests_all, lint, typecheck, docs, bench."""
+"""Development sessions: tests, tests_all, lint, typecheck, docs, bench, fuzz."""
 
 from __future__ import annotations
 
@@ -71,3 +71,11 @@ def bench(session: nox.Session) -> None:
         "docs/performance.md",
         *session.posargs,
     )
+
+
+@nox.session(python="3.11")
+def fuzz(session: nox.Session) -> None:
+    """Long fuzz run of the sans-IO core (docs/reliability.md); posargs go to run_fuzz.py."""
+    session.install("-e", ".[test]")
+    session.run("python", "tests/fuzz/run_fuzz.py", *(session.posargs or ["--cases", "100000"]))
+

@@ -6,7 +6,8 @@ Theory of operation
 outside the core lock, because it calls the application's
 :class:`~sshwire.server.ServerInterface`: auth requests, channel opens, channel requests and
 global requests arrive as core events, the hook decides, and the answer goes back to the core
-through ``_command`` (write lock → core lock, then send).
+through ``_command`` (core lock, then a send that never waits for the socket: see
+``transport.py``).
 """
 
 from __future__ import annotations

@@ -24,12 +24,14 @@ import binascii
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import util
 from ._proto import constants as c
 from ._proto import wire
+from ._proto.errors import DecodeError
 from .file import BufferedFile
 from .ssh_exception import SSHException
 
@@ -42,16 +44,62 @@ STREAM_BACKLOG_LIMIT = 16 * 1024 * 1024
 
 
 class _Stream:
-    """One inbound stream's buffer and the window credit already given for it."""
+    """One inbound stream's buffer and the window credit already given for it.
 
-    __slots__ = ("buf", "credited")
+    The data messages' bytes are queued as they arrived and copied once, when ``recv`` takes
+    them (a ``bytearray`` that is appended to and cut from the front copies each byte several
+    times as it grows and shrinks); a read that takes exactly one whole message copies nothing.
+    """
+
+    __slots__ = ("_chunks", "_offset", "credited", "size")
 
     def __init__(self) -> None:
-        self.buf = bytearray()
+        self._chunks: deque[bytes] = deque()
+        self._offset = 0  # bytes already taken from the first chunk
+        self.size = 0  # bytes buffered
         self.credited = 0  # buffered bytes already returned to the peer's window
 
     def __len__(self) -> int:
-        return len(self.buf)
+        return self.size
+
+    def append(self, data: bytes) -> None:
+        if data:
+            self._chunks.append(data if type(data) is bytes else bytes(data))
+            self.size += len(data)
+
+    def take(self, nbytes: int) -> bytes:
+        """Remove and return up to ``nbytes`` from the front."""
+        chunks = self._chunks
+        offset = self._offset
+        if not offset and nbytes >= self.size:  # all of it (the bulk reader's case)
+            self.size = 0
+            if len(chunks) == 1:
+                return chunks.popleft()
+            data = b"".join(chunks)
+            chunks.clear()
+            return data
+        want = min(max(nbytes, 0), self.size)
+        parts: list[bytes | memoryview] = []
+        got = 0
+        while got < want:
+            chunk = chunks[0]
+            step = min(len(chunk) - offset, want - got)
+            whole = not offset and step == len(chunk)
+            parts.append(chunk if whole else memoryview(chunk)[offset : offset + step])
+            got += step
+            offset += step
+            if offset == len(chunk):
+                chunks.popleft()
+                offset = 0
+        self._offset = offset
+        self.size -= got
+        return b"".join(parts)
+
+    def move_to(self, other: _Stream) -> None:
+        """Append everything buffered here (and its credit) to ``other``."""
+        other.append(self.take(self.size))
+        other.credited += self.credited
+        self.credited = 0
 
 
 def open_only(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -110,6 +158,7 @@ class Channel(util.ClosingContextManager):
         self._lost: BaseException | None = None  # why the transport died under us, if it did
         # streams that callers are blocked on (None: waiting for the exit status)
         self._waiting: list[_Stream | None] = []
+        self._window_waiters = 0  # senders waiting on the condition for window (or a rekey)
 
     def __repr__(self) -> str:
         out = f"<sshwire.Channel {self.chanid}"
@@ -169,11 +218,7 @@ class Channel(util.ClosingContextManager):
             old = self.combine_stderr
             self.combine_stderr = combine
             if combine and not old and len(self.in_stderr_buffer):
-                stream = self.in_stderr_buffer
-                self.in_buffer.buf += stream.buf
-                self.in_buffer.credited += stream.credited
-                stream.buf.clear()
-                stream.credited = 0
+                self.in_stderr_buffer.move_to(self.in_buffer)
                 self._update_pipe()
         return old
 
@@ -370,17 +415,18 @@ class Channel(util.ClosingContextManager):
         timeout = self.timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            with self._cond:
-                if stream.buf:
-                    with memoryview(stream.buf) as view:
-                        data = view[:nbytes].tobytes()  # one copy (a bytearray slice is two)
-                    del stream.buf[:nbytes]
-                    ahead = min(len(data), stream.credited)
-                    stream.credited -= ahead
-                    due = len(data) - ahead
+            with self.lock:  # the condition's lock (a plain lock's `with` is cheaper)
+                if stream.size:
+                    data = stream.take(nbytes)
+                    due = len(data)
+                    if stream.credited:  # part of it was returned to the window already
+                        ahead = min(due, stream.credited)
+                        stream.credited -= ahead
+                        due -= ahead
                     if due:
                         self._core_consumed(due)
-                    self._update_pipe()
+                    if self._pipe is not None:
+                        self._update_pipe()
                     break
                 transport = self.transport
                 if self.closed or self.eof_received or transport is None or not transport.active:
@@ -411,8 +457,8 @@ class Channel(util.ClosingContextManager):
 
     def _credit_locked(self, stream: _Stream) -> bool:
         """Return ``stream``'s uncredited backlog to the peer's window, within the limit."""
-        backlog = len(stream.buf) - stream.credited
-        if backlog > 0 and len(stream.buf) <= STREAM_BACKLOG_LIMIT:
+        backlog = stream.size - stream.credited
+        if backlog > 0 and stream.size <= STREAM_BACKLOG_LIMIT:
             stream.credited += backlog
             self._core_consumed(backlog)
             return True
@@ -484,7 +530,15 @@ class Channel(util.ClosingContextManager):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._cond.wait(remaining)
+                self._wait_for_window(remaining)
+
+    def _wait_for_window(self, timeout: float | None = None) -> None:
+        """Core lock held: wait on the condition as a sender (see :meth:`_on_window`)."""
+        self._window_waiters += 1
+        try:
+            self._cond.wait(timeout)
+        finally:
+            self._window_waiters -= 1
 
     def _send(self, data: bytes | memoryview, ext: int | None) -> int:
         transport = self._require_transport()
@@ -499,12 +553,14 @@ class Channel(util.ClosingContextManager):
                 state = self._core_state()
                 if state is None or self.eof_sent:
                     return 0
-                if state.remote_window > 0:
-                    assert transport._core is not None
-                    sent = transport._core.channels.send_data(self.chanid, data, ext)
+                core = transport._core
+                assert core is not None
+                # during a key exchange the core would only hold data back: wait instead
+                if state.remote_window > 0 and not core.rekeying:
+                    sent = core.channels.send_data(self.chanid, data, ext)
                     self.out_window_size = state.remote_window
                     break
-                self._cond.wait()
+                self._wait_for_window()
         try:
             transport._flush()
         except SSHException as exc:  # the connection died under us: a socket error, as paramiko
@@ -530,12 +586,13 @@ class Channel(util.ClosingContextManager):
                     state = self._core_state()
                     if state is None or self.eof_sent:
                         return 0
-                    if state.remote_window > 0:
+                    core = transport._core
+                    if state.remote_window > 0 and core is not None and not core.rekeying:
                         break
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise TimeoutError()
-                    self._cond.wait(remaining)
+                    self._wait_for_window(remaining)
             try:
                 transport._begin_send(deadline)  # TimeoutError passes through
                 sent, out = 0, b""
@@ -543,9 +600,14 @@ class Channel(util.ClosingContextManager):
                     try:
                         state = self._core_state()
                         closing = self.closed or self.eof_sent or not transport.active
-                        if state is not None and not closing and state.remote_window > 0:
-                            assert transport._core is not None
-                            core = transport._core
+                        core = transport._core
+                        if (
+                            state is not None
+                            and core is not None
+                            and not closing
+                            and not core.rekeying
+                            and state.remote_window > 0
+                        ):
                             sent = core.channels.send_data(self.chanid, data, ext)
                             self.out_window_size = state.remote_window
                             out = bytes(core.data_to_send())
@@ -614,24 +676,27 @@ class Channel(util.ClosingContextManager):
         else:  # unknown extended data: nobody can read it, give the window back
             self._core_consumed(len(data))
             return
-        stream.buf += data
+        stream.append(data)
         if announce:
             self._announce()
 
     def _announce(self) -> None:
-        """Core lock held: new data is buffered; credit what must keep flowing and wake."""
+        """Core lock held: new data is buffered; credit what must keep flowing and wake the
+        readers (only ``recv`` waits for data, and it registers in ``_waiting``)."""
+        if self._pipe is not None:
+            self._update_pipe()
         waiting = self._waiting
         if waiting:
             for stream in (self.in_buffer, self.in_stderr_buffer):
-                if stream.buf and (None in waiting or any(w is not stream for w in waiting)):
+                if stream.size and (None in waiting or any(w is not stream for w in waiting)):
                     # someone waits on the other stream or on the exit status
                     self._credit_locked(stream)
-        self._update_pipe()
-        self._cond.notify_all()
+            self._cond.notify_all()
 
     def _on_window(self, window: int) -> None:
         self.out_window_size = window
-        self._cond.notify_all()
+        if self._window_waiters:  # an upload gets a WINDOW_ADJUST every 96 KiB from sshd
+            self._cond.notify_all()
 
     def _on_eof(self) -> None:
         self.eof_received = 1
@@ -653,14 +718,17 @@ class Channel(util.ClosingContextManager):
     def _on_request(self, name: str, data: bytes) -> bool | None:
         """A request from the peer (client side: exit status and signal); None if unknown."""
         r = wire.Reader(data)
-        if name == "exit-status":
-            self.exit_status = r.uint32()
-            self.status_event.set()
-            return True
-        if name == "exit-signal":
-            self.exit_signal = r.text()
-            self.status_event.set()
-            return True
+        try:
+            if name == "exit-status":
+                self.exit_status = r.uint32()
+                self.status_event.set()
+                return True
+            if name == "exit-signal":
+                self.exit_signal = r.text()
+                self.status_event.set()
+                return True
+        except DecodeError:  # malformed: refuse this request, keep the connection
+            return False
         if name == "keepalive@openssh.com":
             return False
         return None
@@ -690,7 +758,7 @@ class Channel(util.ClosingContextManager):
         pipe = self._pipe
         if pipe is None:
             return
-        ready = bool(self.in_buffer.buf) or bool(self.eof_received) or self.closed
+        ready = bool(self.in_buffer.size) or bool(self.eof_received) or self.closed
         if ready and not self._pipe_set:
             os.write(pipe[1], b"*")
             self._pipe_set = True

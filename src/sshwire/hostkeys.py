@@ -451,7 +451,7 @@ class HostKeys(MutableMapping[str, Mapping[str, PKey]]):
         host_key = known.get(key.get_name(), None)
         if host_key is None:
             return False
-        return host_key.asbytes() == key.asbytes()
+        return constant_time_bytes_eq(host_key.asbytes(), key.asbytes())
 
     def clear(self) -> None:
         """Forget every entry, marker lines included."""
@@ -637,6 +637,6 @@ class HostKeys(MutableMapping[str, Mapping[str, PKey]]):
         if self.is_revoked(certificate, name):
             return False
         for entry in self._marked(MARKER_CERT_AUTHORITY, name):
-            if entry.key is not None and entry.key.asbytes() == ca_blob:
+            if entry.key is not None and constant_time_bytes_eq(entry.key.asbytes(), ca_blob):
                 return True
         return None

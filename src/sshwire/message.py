@@ -10,6 +10,10 @@ paramiko's observable behaviour exactly, quirks included:
   requested size when that size is below 1 MiB, instead of raising;
 * ``add_mpint(0)`` writes a one-byte string ``00`` (see :func:`~sshwire.util.deflate_long`),
   not the empty string RFC 4251 asks for; both decode to 0.
+
+One deliberate difference: the ``repr()`` of an authentication request or of an answer to a
+keyboard-interactive prompt (which carry passwords) names the message and its size instead of
+showing its bytes (see docs/compat.md).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ __all__ = ["Message"]
 _U32: Final = struct.Struct(">I")
 _U64: Final = struct.Struct(">Q")
 _PAD_LIMIT: Final = 1 << 20  # short reads below this size are zero-padded
+#: Messages that may carry a password: their repr() hides the contents (RFC 4252 §8, 4256 §3.4)
+_SECRET_MESSAGES: Final = {50: "USERAUTH_REQUEST", 61: "USERAUTH_INFO_RESPONSE"}
 
 
 class Message:
@@ -48,14 +54,21 @@ class Message:
         else:
             self._buf = bytes(memoryview(content))
         self._pos = 0
+        #: set for a message whose type byte was taken off and that may hold a password
+        self._secret: str | None = None
 
     def __bytes__(self) -> bytes:
         """``bytes(msg)`` is the same as :meth:`asbytes`."""
         return self.asbytes()
 
     def __repr__(self) -> str:
-        """The contents, shown as ``sshwire.Message(b'...')``."""
-        return f"sshwire.Message({bytes(self._buf)!r})"
+        """The contents, shown as ``sshwire.Message(b'...')`` (hidden if they may hold a
+        password)."""
+        buf = self._buf
+        secret = self._secret or (_SECRET_MESSAGES.get(buf[0]) if buf else None)
+        if secret is not None:
+            return f"sshwire.Message(<{secret}, {len(buf)} bytes, contents hidden>)"
+        return f"sshwire.Message({bytes(buf)!r})"
 
     def asbytes(self) -> bytes:
         """The whole message (regardless of the cursor) as ``bytes``."""

@@ -44,7 +44,7 @@ from . import util
 from ._proto.errors import IntegrityError
 from ._proto.framing import PacketReader, PacketWriter
 from .common import MSG_NAMES
-from .message import Message
+from .message import _SECRET_MESSAGES, Message
 from .ssh_exception import ProxyCommandFailure, SSHException
 
 __all__ = ["NeedRekeyException", "Packetizer", "compute_hmac", "first_arg"]
@@ -549,6 +549,7 @@ class Packetizer:
         if self._dump_packets:
             self._log(logging.DEBUG, f"Read packet <{_msg_name(cmd)}>, length {len(payload)}")
         msg = Message(payload[1:])
+        msg._secret = _SECRET_MESSAGES.get(cmd)  # its repr must not show a password
         msg.seqno = seqno  # type: ignore[attr-defined]
         return cmd, msg
 

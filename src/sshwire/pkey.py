@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -359,8 +360,12 @@ class PKey:
         return (self.get_name(), self._pub.plain_blob)
 
     def __eq__(self, other: object) -> bool:
-        """Keys are equal when they have the same type and public key."""
-        return isinstance(other, PKey) and self._fields == other._fields
+        """Keys are equal when they have the same type and public key (compared in
+        constant time)."""
+        if not isinstance(other, PKey):
+            return False
+        (name, blob), (other_name, other_blob) = self._fields, other._fields
+        return name == other_name and hmac.compare_digest(blob, other_blob)
 
     def __hash__(self) -> int:
         """A hash of the key type and public key, consistent with ``==``."""
@@ -466,9 +471,16 @@ class PKey:
         """Write the private key to *filename*, created with mode 0600 (owner only).
 
         With *password*, the file is encrypted. *file_format* is :data:`PEM` (the default)
-        or :data:`OPENSSH`; see :meth:`write_private_key`.
+        or :data:`OPENSSH`; see :meth:`write_private_key`. An existing file that others may
+        read is restricted to 0600 before the key is written into it.
         """
         fd = os.open(filename, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, _O600)
+        try:
+            if os.fstat(fd).st_mode & 0o077:  # an existing file: restrict it first
+                os.fchmod(fd, _O600)
+        except BaseException:
+            os.close(fd)
+            raise
         with os.fdopen(fd, "w") as f:
             self.write_private_key(f, password=password, file_format=file_format)
 
@@ -685,7 +697,8 @@ class PublicBlob:
     def __eq__(self, other: object) -> bool:
         if not other or not hasattr(other, "key_blob"):
             return False
-        return bool(self.key_blob == other.key_blob)
+        theirs = other.key_blob
+        return isinstance(theirs, bytes) and hmac.compare_digest(self.key_blob, theirs)
 
     def __ne__(self, other: object) -> bool:
         return not self == other

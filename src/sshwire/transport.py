@@ -5,9 +5,9 @@ Theory of operation
 A :class:`Transport` owns a socket, a :class:`~sshwire._proto.connection.Connection` and one
 reader thread (the Transport *is* that thread, as in paramiko). The reader thread receives,
 feeds the core, flushes what the core wants to send, and dispatches the events. Every other
-call runs in the caller's thread: it takes the write lock, then the core lock, gives the core
-a command, and sends what the core queued before releasing the write lock, so packets leave
-in the order they were sealed.
+call runs in the caller's thread: it takes the send token (see "Sending" below), then the
+core lock, gives the core a command, and sends what the core queued before giving the token
+back, so packets leave in the order they were sealed.
 
 Locks: ``_lock`` is the core lock, never held across socket I/O. Waiters block on ``_cond``
 (built on ``_lock``) with a deadline; when the transport dies, ``_die`` wakes them all and
@@ -34,6 +34,8 @@ import os
 import select
 import selectors
 import socket
+import struct
+import sys
 import threading
 import time
 import weakref
@@ -52,8 +54,9 @@ from ._proto.algorithms.hostkey import (
     HOSTKEY_ALGORITHMS,
 )
 from ._proto.algorithms.mac import DEFAULT_MACS, MACS
-from ._proto.config import ConnectionConfig
+from ._proto.config import REKEY_BYTES, REKEY_PACKETS, REKEY_SECONDS, ConnectionConfig
 from ._proto.connection import Connection, Phase
+from ._proto.errors import DecodeError
 from ._proto.kex.negotiate import DEFAULT_KEX, KEX_ALGORITHMS
 from ._serving import ServerMode
 from .channel import Channel
@@ -232,6 +235,11 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         #: Opt-in dead-peer detection: with set_keepalive(interval) and this set to N > 0,
         #: the transport closes after N keepalives in a row go unanswered.
         self.keepalive_count_max = 0
+        #: Start a new key exchange once either direction has carried this many bytes or
+        #: packets, or after this many seconds (RFC 4344 §3); read when the transport starts.
+        self.rekey_bytes: int = REKEY_BYTES
+        self.rekey_packets: int = REKEY_PACKETS
+        self.rekey_seconds: float = REKEY_SECONDS
         self._last_send = self._last_recv = self._last_probe = time.monotonic()
         self._probes_unanswered = 0
         self._auth_banner: str | None = None
@@ -320,6 +328,9 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
             compression=self.preferred_compression,
             strict_kex=self.advertise_strict_kex,
             ext_info=True,
+            rekey_bytes=self.rekey_bytes,
+            rekey_packets=self.rekey_packets,
+            rekey_seconds=self.rekey_seconds,
         )
 
     # -------------------------------------------------------------------- logging
@@ -518,7 +529,7 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
             raise SSHException("SSH session not active")
         return self._core
 
-    def _sendall(self, data: bytes) -> None:
+    def _sendall(self, data: bytes | bytearray) -> None:
         try:
             gettimeout = getattr(self.sock, "gettimeout", None)
             if gettimeout is not None and gettimeout() is not None:
@@ -541,7 +552,7 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         self._die(error)
         return error
 
-    def _send_despite_timeouts(self, data: bytes) -> None:
+    def _send_despite_timeouts(self, data: bytes | bytearray) -> None:
         """Send all of ``data`` over a socket that has a timeout (as paramiko does).
 
         Applications put timeouts on the transport's socket (``SSHClient.connect(timeout=)``
@@ -641,7 +652,9 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         if deadline is None or not isinstance(sock, socket.socket):
             if self._unsent:
                 data, self._unsent = bytes(self._unsent) + data, bytearray()
-            self._sendall(bytes(data) if isinstance(data, bytearray) else data)
+            if isinstance(data, bytearray) and not isinstance(sock, socket.socket):
+                data = bytes(data)  # socket-likes (a ProxyCommand, a Channel) may want bytes
+            self._sendall(data)  # a batch of data packets goes out as the core built it
             return
         self._unsent += data
         try:
@@ -681,10 +694,18 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         finally:
             del buf[:done]
 
-    def _wait(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
-        """Wait on the core condition until ``predicate`` holds; raise if the transport dies."""
+    def _wait(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float | None,
+        what: str,
+        cond: threading.Condition | None = None,
+    ) -> None:
+        """Wait on ``cond`` (the core condition, or one built on the core lock: a channel's)
+        until ``predicate`` holds; raise if the transport dies."""
+        cond = cond or self._cond
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
+        with cond:
             while not predicate():
                 if not self.active:
                     exc = self.saved_exception
@@ -692,7 +713,7 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise SSHException(f"timed out waiting for {what}")
-                self._cond.wait(remaining)
+                cond.wait(remaining)
 
     def _wake_all(self) -> None:
         with self._cond:
@@ -738,8 +759,13 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
             view = memoryview(buffer)
             recv_into = getattr(self.sock, "recv_into", None)
             writing = False  # also waiting for room to send the rest of _unsent
+            # a blocking socket: wait in recv() itself, with a receive timeout for the
+            # deadlines, unless there is output to watch for room: one system call per read
+            timed_recv = selector is not None and _set_receive_timeout(self.sock, _POLL_SECONDS)
             while self.active:
-                if selector is not None:
+                if selector is not None and not (
+                    timed_recv and not writing and not (self._unsent and not self._sending)
+                ):
                     if writing is not (bool(self._unsent) and not self._sending):
                         writing = not writing
                         selector.modify(fd, _READ_WRITE if writing else selectors.EVENT_READ)
@@ -756,7 +782,7 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
                         data: bytes | memoryview = view[: recv_into(buffer)]
                     else:  # socket-likes without recv_into (e.g. a ProxyCommand)
                         data = self.sock.recv(_READ_SIZE)
-                except TimeoutError:
+                except (TimeoutError, BlockingIOError):  # BlockingIOError: SO_RCVTIMEO passed
                     self._on_idle(started)
                     continue
                 except OSError as exc:
@@ -903,7 +929,10 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
                         if pending is not None:
                             pending._announce()
                         pending = chan
-                    chan._on_data(event.data, event.ext, False)
+                    if event.ext is None:
+                        chan.in_buffer.append(event.data)
+                    else:
+                        chan._on_data(event.data, event.ext, False)
                     continue
             if pending is not None:
                 pending._announce()
@@ -950,7 +979,9 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
                 self._open_results[event.channel] = (True, 0, "")
             else:
                 self._open_results[event.channel] = (False, event.reason, event.description)
-            self._cond.notify_all()
+            # wake only the opener (64 concurrent opens would wake each other 64 times)
+            chan = self._channels.get(event.channel)
+            (self._cond if chan is None else chan._cond).notify_all()
         else:
             return False
         return True
@@ -1034,6 +1065,8 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
             self.initial_kex_done = True
             self._kex_generation += 1
             self._cond.notify_all()
+            for chan in self._channels.values():  # senders paused for the exchange
+                chan._cond.notify_all()
         self._log(
             logging.DEBUG,
             "kex done: %s, host key %s, ciphers %s/%s, macs %s/%s",
@@ -1151,7 +1184,9 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         assert chan is not None
         wait = self.channel_timeout if timeout is None else timeout
         try:
-            self._wait(lambda: local_id in self._open_results, wait, "the channel to open")
+            self._wait(
+                lambda: local_id in self._open_results, wait, "the channel to open", chan._cond
+            )
         except SSHException as exc:
             with self._lock:
                 self._channels.pop(local_id, None)
@@ -1212,23 +1247,23 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         kind = event.kind
         handler: Callable[..., Any] | None = None
         args: tuple[Any, ...] = ()
-        if kind == "forwarded-tcpip" and self._tcp_handler is not None:
-            dest = (r.text(), r.uint32())
-            origin = (r.text(), r.uint32())
-            handler, args = self._tcp_handler, (origin, dest)
-        elif kind == "x11":
-            origin = (r.text(), r.uint32())
-            handler, args = self._x11_handler, (origin,)
-            if handler is None:
-                handler = self._queue_channel_handler
-        elif kind == "auth-agent@openssh.com" and self._agent_handler is not None:
-            handler = self._agent_handler
+        reason, why = c.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED, "not accepted"
+        try:
+            if kind == "forwarded-tcpip" and self._tcp_handler is not None:
+                dest = (r.text(), r.uint32())
+                origin = (r.text(), r.uint32())
+                handler, args = self._tcp_handler, (origin, dest)
+            elif kind == "x11":
+                origin = (r.text(), r.uint32())
+                handler, args = self._x11_handler, (origin,)
+                if handler is None:
+                    handler = self._queue_channel_handler
+            elif kind == "auth-agent@openssh.com" and self._agent_handler is not None:
+                handler = self._agent_handler
+        except DecodeError as exc:  # a malformed open is refused, the connection lives on
+            handler, reason, why = None, c.OPEN_FAILED_CONNECT_FAILED, f"malformed {kind}: {exc}"
         if handler is None:
-            self._command(
-                lambda core: core.channels.reject(
-                    event.channel, c.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED, "not accepted"
-                )
-            )
+            self._command(lambda core: core.channels.reject(event.channel, reason, why))
             return
         window, max_packet = self.default_window_size, self.default_max_packet_size
         chan = Channel(event.channel)
@@ -1252,6 +1287,30 @@ class Transport(threading.Thread, ClientAuth, ServerMode, util.ClosingContextMan
         with self._cond:
             self._accept_queue.append(channel)
             self._cond.notify_all()
+
+
+def _set_receive_timeout(sock: Any, seconds: float) -> bool:
+    """Give a blocking socket a kernel receive timeout (Linux; True if it is set).
+
+    A blocking ``recv`` then returns (``BlockingIOError``) after ``seconds`` without data, so
+    the reader needs no selector call before each read. Sends are not affected.
+    """
+    if (
+        not sys.platform.startswith("linux")
+        or not isinstance(sock, socket.socket)
+        or sock.gettimeout() is not None
+    ):
+        return False
+    whole = int(seconds)
+    try:
+        sock.setsockopt(
+            socket.SOL_SOCKET,
+            socket.SO_RCVTIMEO,
+            struct.pack("@ll", whole, int((seconds - whole) * 1_000_000)),
+        )
+    except OSError:
+        return False
+    return True
 
 
 def _addr(addr: tuple[str, int]) -> bytes:

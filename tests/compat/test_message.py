@@ -406,6 +406,11 @@ def test_string_accepts_objects_with_asbytes() -> None:
 def test_repr_format(content: bytes) -> None:
     ours = repr(Message(content))
     theirs = repr(PMessage(content))
+    secret = {50: "USERAUTH_REQUEST", 61: "USERAUTH_INFO_RESPONSE"}
+    if content and content[0] in secret:  # may carry a password: hidden (docs/compat.md)
+        name = secret[content[0]]
+        assert ours == f"sshwire.Message(<{name}, {len(content)} bytes, contents hidden>)"
+        return
     assert ours == f"sshwire.Message({content!r})"
     assert ours.removeprefix("sshwire.") == theirs.removeprefix("paramiko.")
 

@@ -237,7 +237,9 @@ def test_pty_ctrl_c_interrupts_the_foreground_command(ssh_client: SSHClient) -> 
     chan = transport_of(ssh_client).open_session()
     chan.get_pty()
     chan.invoke_shell()
-    chan.sendall(b'echo "S$((1 + 1))"; sleep 30; echo "E$((2 + 2))"\n')
+    # the marker comes from the foreground process itself, just before it becomes the
+    # sleep: a ^C that arrives before a plain `sleep` started would hit the shell instead
+    chan.sendall(b'sh -c \'echo "S$((1 + 1))"; exec sleep 30\'; echo "E$((2 + 2))"\n')
     read_until(chan, b"S2")
     chan.sendall(b"\x03")  # ^C: SIGINT from the terminal, as the pty is the shell's ctty
     chan.sendall(b'echo "D$((3 + 3))"\n')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -238,3 +239,55 @@ def test_transport_connect_with_key_and_password_uses_only_the_key(
     with Transport((ssh_server.host, ssh_server.port)) as t:
         t.connect(username=user.username, password=user.password)
         assert t.is_authenticated()
+
+
+def test_malformed_exit_status_is_refused_not_fatal(make_pair) -> None:  # type: ignore[no-untyped-def]
+    """A peer's broken exit-status/exit-signal fails that request; the connection lives on."""
+    pair = make_pair()
+    pair.client.auth_password("alice", "secret")
+    chan = pair.client.open_session(timeout=10)
+    chan.exec_command("anything")
+    server_chan = pair.server.accept(10)
+    assert server_chan is not None
+    for name, data in (("exit-status", b"\x00\x01"), ("exit-signal", b"\x00\x00\x00\x09TE")):
+        pair.server._command(
+            lambda core, name=name, data=data: core.channels.send_request(
+                server_chan.chanid, name, False, data
+            )
+        )
+    server_chan.send_exit_status(7)
+    assert chan.recv_exit_status() == 7
+    assert pair.client.is_active()
+    second = pair.client.open_session(timeout=10)  # the connection still works
+    second.exec_command("again")
+    assert pair.server.accept(10) is not None
+
+
+class ForwardingPolicy(Policy):
+    def check_port_forward_request(self, address: str, port: int) -> int:
+        return 4242
+
+
+def test_malformed_forwarded_tcpip_open_is_rejected_not_fatal(make_pair) -> None:  # type: ignore[no-untyped-def]
+    """A forwarded-tcpip open whose addresses do not parse is refused; nothing else changes."""
+    pair = make_pair(ForwardingPolicy())
+    pair.client.auth_password("alice", "secret")
+    assert pair.client.request_port_forward("127.0.0.1", 0, handler=lambda *args: None) == 4242
+    opened: list[int] = []
+    pair.server._command(
+        lambda core: opened.append(
+            core.channels.open("forwarded-tcpip", 1 << 16, 1 << 15, b"\x00\x00\x00\x05ab")
+        )
+    )
+    still_pending = [True]
+    deadline = time.monotonic() + 10
+    while still_pending[0] and time.monotonic() < deadline:
+        pair.server._command(
+            lambda core: still_pending.__setitem__(0, opened[0] in core.channels.channels)
+        )
+        time.sleep(0.01)  # bounded poll of the server core for the refusal
+    assert not still_pending[0], "the client never answered the malformed open"
+    chan = pair.client.open_session(timeout=10)
+    chan.exec_command("still fine")
+    assert pair.server.accept(10) is not None
+    assert pair.client.is_active() and pair.server.is_active()

@@ -27,6 +27,7 @@ Dispatch is by message-number range (RFC 4250 §4.1.2); the checks for "not duri
 from __future__ import annotations
 
 import enum
+import hmac
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -51,6 +52,7 @@ from .version import BannerError, VersionReader, version_line
 Rng = Callable[[int], bytes]
 Clock = Callable[[], float]
 
+_BULK_MESSAGES = frozenset((c.MSG_CHANNEL_DATA, c.MSG_CHANNEL_WINDOW_ADJUST))
 _AEAD = frozenset(name for name, spec in CIPHERS.items() if spec.is_aead)
 
 
@@ -270,20 +272,24 @@ class Connection:
                 return events
             reader = self._reader
             reader.feed(data)
-            # CHANNEL_DATA, when _dispatch would hand it straight to the channel table (no
-            # kex, authenticated, no tracer), goes there without the copy and the Reader
+            # CHANNEL_DATA and WINDOW_ADJUST, when _dispatch would hand them straight to the
+            # channel table (no kex, authenticated, no tracer), go there without the payload
+            # copy and the Reader: the per-packet cost of bulk transfers
             fast = self._data_fast_path()
-            data_packet = self.channels.data_packet
+            fast_packet = self.channels.fast_packet
             while self.phase is not Phase.CLOSED:
-                packet = reader.next_packet()
-                if packet is None:
+                # a batch ends with its first packet that is not bulk (it may be NEWKEYS)
+                packets = reader.next_packets(_BULK_MESSAGES)
+                if not packets:
                     break
-                buf, start, end = packet
-                if fast and end > start and buf[start] == c.MSG_CHANNEL_DATA:
-                    data_packet(buf, start, end, events)
-                else:
-                    self._dispatch(buf[start:end], events)
-                    fast = self._data_fast_path()
+                for buf, start, end in packets:
+                    if fast and end > start and buf[start] in _BULK_MESSAGES:
+                        fast_packet(buf, start, end, events)
+                    else:
+                        self._dispatch(buf[start:end], events)
+                        fast = self._data_fast_path()
+                if end > start and buf[start] in _BULK_MESSAGES and not reader.error_pending:
+                    break  # the batch ended with the buffered data, not at a control message
         except SSHException as exc:
             self.disconnect(getattr(exc, "reason", c.DISCONNECT_PROTOCOL_ERROR), str(exc))
             raise
@@ -517,7 +523,7 @@ class Connection:
             raise KexFailed(f"server sent a {key.key_type} host key for algorithm {alg}")
         if not key.verify(alg, out.signature, out.h):
             raise KexFailed(f"server's host key signature ({alg}) does not verify")
-        if self.host_key is not None and out.host_key != self.host_key:
+        if self.host_key is not None and not hmac.compare_digest(out.host_key, self.host_key):
             raise KexFailed("server's host key changed during a rekey")
 
     def _send_newkeys(self) -> None:

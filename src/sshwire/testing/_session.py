@@ -298,6 +298,7 @@ class Session:
             }
             for fd in (in_fd, *sources):
                 os.set_blocking(fd, False)
+                _relay.grow_pipe(fd)
         name = f"sshwire.testing session {chan.get_id()}"
         out = threads.spawn(
             name + " output", lambda: _relay.pump_fds_to_channel(sources, self.exited, stop)

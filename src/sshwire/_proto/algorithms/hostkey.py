@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
@@ -476,9 +477,11 @@ class PublicKey:
         extensions = _options(r.string(), "extension")
         reserved = r.string()
         signature_key = r.string()
-        ca = PublicKey.from_blob(signature_key)
-        if ca.cert is not None:
+        # a CA key is never a certificate: refuse before parsing it, or nested certificates
+        # would recurse once per level (hundreds fit in one packet: RecursionError)
+        if Reader(signature_key).text().endswith(CERT_SUFFIX):
             raise DecodeError("certificate signed by a certificate, not by a plain CA key")
+        PublicKey.from_blob(signature_key)  # the CA key must parse
         signed_end = r.position
         signature = r.string()
         blob = data[: r.position]
@@ -548,7 +551,7 @@ class PublicKey:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PublicKey):
             return NotImplemented
-        return self.blob == other.blob
+        return hmac.compare_digest(self.blob, other.blob)
 
     def __hash__(self) -> int:
         return hash(self.blob)
