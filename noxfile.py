@@ -1,4 +1,4 @@
-"""Development sessions: tests, tests_all, lint, typecheck, docs, bench, fuzz."""
+"""Development sessions: tests, tests_all, lint, typecheck, docs, bench, fuzz, soak."""
 
 from __future__ import annotations
 
@@ -79,3 +79,9 @@ def fuzz(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("python", "tests/fuzz/run_fuzz.py", *(session.posargs or ["--cases", "100000"]))
 
+
+@nox.session(python="3.11")
+def soak(session: nox.Session) -> None:
+    """Mixed workload against sshd and the embedded server; fails on any error or RSS growth."""
+    session.install("-e", ".[test]")
+    session.run("python", "tests/soak/run_soak.py", "--minutes", "10", *session.posargs, env=_env())
