@@ -453,7 +453,10 @@ class Channel(util.ClosingContextManager):
         """Report consumed bytes to the core (core lock held)."""
         transport = self.transport
         if transport is not None and transport._core is not None:
-            transport._core.channels.consumed(self.chanid, count)
+            try:
+                transport._core.channels.consumed(self.chanid, count)
+            except SSHException:  # the connection just closed: no window to return; the
+                pass  # transport's death wakes every reader with the end of the stream
 
     def _credit_locked(self, stream: _Stream) -> bool:
         """Return ``stream``'s uncredited backlog to the peer's window, within the limit."""
