@@ -110,7 +110,9 @@ def blocked_in_socket_send(thread: threading.Thread) -> bool:
     frame = sys._current_frames().get(thread.ident)
     while frame is not None:
         code = frame.f_code
-        if code.co_name in _SOCKET_SENDS and code.co_filename.endswith(("transport.py", "_send_path.py")):
+        if code.co_name in _SOCKET_SENDS and code.co_filename.endswith(
+            ("transport.py", "_send_path.py")
+        ):
             return True
         frame = frame.f_back
     return False
