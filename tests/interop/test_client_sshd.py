@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import getpass
-import importlib.util
 import shutil
 import socket
 import threading
@@ -519,11 +518,10 @@ def test_invoke_shell_term_and_size(client: SSHClient) -> None:
     chan.close()
 
 
-def test_open_sftp_needs_sftp_module(client: SSHClient) -> None:
-    if importlib.util.find_spec("sshwire.sftp_client") is not None:
-        pytest.skip("sshwire.sftp_client exists: SFTP is tested with it")
-    with pytest.raises(ImportError):
-        client.open_sftp()
+def test_open_sftp_against_sshd(client: SSHClient) -> None:
+    with client.open_sftp() as sftp:
+        assert sftp.normalize(".").startswith("/")
+        assert sftp.get_channel() is not None
 
 
 def test_not_connected() -> None:
