@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from _openssh import SshdServer, unavailable
+from _proxy_relay import RELAY
 from sshwire.client import RejectPolicy, SSHClient
 from sshwire.config import SSHConfig
 from sshwire.proxy import ProxyCommand
@@ -609,31 +610,6 @@ def test_include_depth_like_ssh(
 # --------------------------------------------------------------------------------------------
 # End to end: one config file drives both OpenSSH's ssh and SSHClient.connect to a real sshd
 
-#: A stdin/stdout <-> TCP relay run as a ProxyCommand (what ``nc %h %p`` would do).
-RELAY_SCRIPT = """\
-import os, selectors, socket, sys
-conn = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-sel = selectors.DefaultSelector()
-sel.register(0, selectors.EVENT_READ)
-sel.register(conn, selectors.EVENT_READ)
-while sel.get_map():
-    for key, _ in sel.select():
-        if key.fileobj == 0:
-            data = os.read(0, 65536)
-            if not data:
-                sel.unregister(0)
-                conn.shutdown(socket.SHUT_WR)
-            else:
-                conn.sendall(data)
-        else:
-            data = conn.recv(65536)
-            if not data:
-                sys.exit(0)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(1, view):]
-"""
-
 
 def _connect_from_config(opts: dict[str, Any]) -> str:
     """The recipe of docs/api/config.rst: SSHClient.connect() fed from lookup()."""
@@ -660,7 +636,7 @@ def test_one_config_for_ssh_and_sshclient(
     alias: str, sshd: SshdServer, home: Path, tmp_path: Path
 ) -> None:
     relay = tmp_path / "relay.py"
-    relay.write_text(RELAY_SCRIPT)
+    relay.write_text(RELAY)
     config_path = tmp_path / "config"
     config_path.write_text(
         f"""

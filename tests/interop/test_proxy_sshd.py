@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from _openssh import SshdServer
+from _proxy_relay import RELAY
 from sshwire.channel import Channel
 from sshwire.client import RejectPolicy, SSHClient
 from sshwire.pkey import PKey
@@ -31,31 +32,6 @@ from sshwire.ssh_exception import ProxyCommandFailure, SSHException
 from sshwire.transport import Transport
 
 pytestmark = pytest.mark.timeout(90)
-
-#: A stdin/stdout <-> TCP relay for ``python -c RELAY host port`` (what ``nc`` would do).
-RELAY = r"""
-import os, selectors, socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-sel = selectors.DefaultSelector()
-sel.register(0, selectors.EVENT_READ)
-sel.register(s, selectors.EVENT_READ)
-while True:
-    for key, _ in sel.select():
-        if key.fileobj == 0:
-            d = os.read(0, 65536)
-            if not d:
-                sel.unregister(0)
-                s.shutdown(socket.SHUT_WR)
-                continue
-            s.sendall(d)
-        else:
-            d = s.recv(65536)
-            if not d:
-                sys.exit(0)
-            v = memoryview(d)
-            while v:
-                v = v[os.write(1, v):]
-"""
 
 
 # ------------------------------------------------------------------------------ helpers

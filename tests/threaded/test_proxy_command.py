@@ -23,6 +23,7 @@ from typing import Any
 import paramiko
 import pytest
 
+from _proxy_relay import RELAY
 from sshwire.client import SSHClient
 from sshwire.proxy import ProxyCommand
 from sshwire.ssh_exception import ProxyCommandFailure, SSHException
@@ -30,31 +31,6 @@ from sshwire.testing import SSHServer
 from sshwire.transport import Transport
 
 pytestmark = pytest.mark.timeout(60)
-
-#: stdin/stdout <-> TCP relay: ``python -c RELAY host port``.
-RELAY = r"""
-import os, selectors, socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-sel = selectors.DefaultSelector()
-sel.register(0, selectors.EVENT_READ)
-sel.register(s, selectors.EVENT_READ)
-while True:
-    for key, _ in sel.select():
-        if key.fileobj == 0:
-            d = os.read(0, 65536)
-            if not d:
-                sel.unregister(0)
-                s.shutdown(socket.SHUT_WR)
-                continue
-            s.sendall(d)
-        else:
-            d = s.recv(65536)
-            if not d:
-                sys.exit(0)
-            v = memoryview(d)
-            while v:
-                v = v[os.write(1, v):]
-"""
 
 
 def py(code: str, *args: str) -> str:
