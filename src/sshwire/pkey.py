@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import os
 import re
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from ._proto.algorithms.hostkey import CERT_SUFFIX
 from ._proto.algorithms.hostkey import PrivateKey as _CorePrivateKey
@@ -181,7 +184,8 @@ def _decode_private_key(
         if encrypted and not secret:
             raise SSHException(_BAD_PEM_PASSWORD)
         try:
-            key = serialization.load_pem_private_key(pem, secret if encrypted else None)
+            with _quiet_deprecations():  # a DSA file is refused below, not used
+                key = serialization.load_pem_private_key(pem, secret if encrypted else None)
         except UnsupportedAlgorithm:
             raise SSHException("Unsupported private key cipher or algorithm") from None
         except (ValueError, TypeError) as exc:
@@ -194,6 +198,15 @@ def _decode_private_key(
             raise SSHException(f"Can't handle curve of type {key.curve.name}")
         raise SSHException(f"encountered {_label_of(key)} key, expected {rules.label} key")
     return key
+
+
+@contextlib.contextmanager
+def _quiet_deprecations() -> Iterator[None]:
+    """Loading a DSA key warns with cryptography 51+; we refuse such keys with our own
+    error, so the warning would only be noise (or an error under ``-W error``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        yield
 
 
 def _pem_encrypted(body: Sequence[str]) -> bool:
@@ -234,7 +247,8 @@ def _load_openssh(
     if encrypted and not secret:
         raise PasswordRequiredException(rules.openssh_needs_password)
     try:
-        return serialization.load_ssh_private_key(armored, secret if encrypted else None)
+        with _quiet_deprecations():
+            return serialization.load_ssh_private_key(armored, secret if encrypted else None)
     except UnsupportedAlgorithm:
         raise SSHException(f"unknown cipher `{cipher}` used in private key file") from None
     except (ValueError, TypeError) as exc:
