@@ -112,7 +112,9 @@ class ChannelSurface:
     def accept(self: Any, timeout: float | None = None) -> Channel | None:
         """The next channel the peer opened towards us, or None after ``timeout``."""
         try:
-            self._wait(lambda: bool(self._accept_queue), timeout, "a channel")
+            # not counted: a server thread parked in accept() must not stop loans to the
+            # channels it serves (a loan nobody uses ends within milliseconds anyway)
+            self._wait(lambda: bool(self._accept_queue), timeout, "a channel", counted=False)
         except SSHException:
             return None
         with self._lock:

@@ -110,6 +110,8 @@ class SendPath:
             self._unsent += core.data_to_send()
         self._sending = False
         self._send_cond.notify()
+        if self._unsent:  # the reader sends it once there is room: it must be reading
+            self._want_reader_locked()
 
     def _drain(self: Any, out: bytes | bytearray, deadline: float | None) -> None:
         """Token held: send ``out`` and all the core seals meanwhile; give the token back.

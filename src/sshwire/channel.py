@@ -256,7 +256,7 @@ class Channel(util.ClosingContextManager):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise SSHException(f"timed out waiting for the reply to {name!r}")
-                self._cond.wait(remaining)
+                self._wait_counted(remaining)
             ok = self._replies[index][1]
         if not ok:
             # as paramiko: a refused request closes the channel
@@ -322,7 +322,10 @@ class Channel(util.ClosingContextManager):
         self._request("env", wire.string(name) + wire.string(value), want_reply=False)
 
     def exit_status_ready(self) -> bool:
-        return self.closed or self.status_event.is_set()
+        ready = self.closed or self.status_event.is_set()
+        if not ready and self.transport is not None:
+            self.transport._want_reader()  # a poller relies on the socket being read
+        return ready
 
     def recv_exit_status(self) -> int:
         """Wait for the command's exit status (-1 if the server sends none).
@@ -331,10 +334,14 @@ class Channel(util.ClosingContextManager):
         window: while it waits, output is buffered (up to ``STREAM_BACKLOG_LIMIT`` per
         stream) so the command can finish.
         """
+        transport = self.transport
         with self._cond:
             self._waiting.append(None)
             credited = self._credit_locked(self.in_buffer)
             credited = self._credit_locked(self.in_stderr_buffer) or credited
+            if transport is not None:
+                transport._waiters += 1
+                transport._want_reader_locked()
         try:
             if credited:
                 self._flush()
@@ -342,6 +349,8 @@ class Channel(util.ClosingContextManager):
         finally:
             with self._cond:
                 self._waiting.remove(None)
+                if transport is not None:
+                    transport._waiters -= 1
         if self.exit_status == -1 and self.exit_signal is None and self._lost is not None:
             raise SSHException(
                 f"connection lost before the exit status arrived: {self._lost}"
@@ -398,11 +407,18 @@ class Channel(util.ClosingContextManager):
 
     def recv_ready(self) -> bool:
         with self.lock:
-            return len(self.in_buffer) > 0
+            return self._ready_locked(self.in_buffer)
 
     def recv_stderr_ready(self) -> bool:
         with self.lock:
-            return len(self.in_stderr_buffer) > 0
+            return self._ready_locked(self.in_stderr_buffer)
+
+    def _ready_locked(self, stream: _Stream) -> bool:
+        if stream.size:
+            return True
+        if self.transport is not None:  # a poller relies on the socket being read
+            self.transport._want_reader_locked()
+        return False
 
     def recv(self, nbytes: int) -> bytes:
         """Up to ``nbytes`` of data; ``b""`` once the stream has ended."""
@@ -414,6 +430,16 @@ class Channel(util.ClosingContextManager):
     def _recv_from(self, stream: _Stream, nbytes: int) -> bytes:
         timeout = self.timeout
         deadline = None if timeout is None else time.monotonic() + timeout
+        other = self.in_stderr_buffer if stream is self.in_buffer else self.in_buffer
+
+        def done() -> bool:  # core lock held: stop a lent read (see _lent_read)
+            return bool(
+                stream.size
+                or (other.credited < other.size <= STREAM_BACKLOG_LIMIT)
+                or self.closed
+                or self.eof_received
+            )
+
         while True:
             with self.lock:  # the condition's lock (a plain lock's `with` is cheaper)
                 if stream.size:
@@ -432,18 +458,25 @@ class Channel(util.ClosingContextManager):
                 if self.closed or self.eof_received or transport is None or not transport.active:
                     return b""
                 # the deadlock guard: data parked in the other stream must not hold the window
-                other = self.in_stderr_buffer if stream is self.in_buffer else self.in_buffer
                 credited = self._credit_locked(other)
                 if not credited:
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         raise TimeoutError()
-                    self._waiting.append(stream)
-                    try:
-                        self._cond.wait(remaining)
-                    finally:
-                        self._waiting.remove(stream)
-                    continue
+                    lent = transport._take_read_locked()
+                    if not lent:
+                        self._waiting.append(stream)
+                        transport._waiters += 1
+                        transport._want_reader_locked()
+                        try:
+                            self._cond.wait(remaining)
+                        finally:
+                            self._waiting.remove(stream)
+                            transport._waiters -= 1
+                        continue
+            if not credited:  # the read side is ours: read until our data is here
+                transport._read_lent(done, deadline)
+                continue
             self._flush()  # send the WINDOW_ADJUST the credit sealed, then look again
         if due:
             self._flush()
@@ -539,9 +572,22 @@ class Channel(util.ClosingContextManager):
         """Core lock held: wait on the condition as a sender (see :meth:`_on_window`)."""
         self._window_waiters += 1
         try:
-            self._cond.wait(timeout)
+            self._wait_counted(timeout)
         finally:
             self._window_waiters -= 1
+
+    def _wait_counted(self, timeout: float | None) -> None:
+        """Core lock held: wait on the condition for something only a read can bring."""
+        transport = self.transport
+        if transport is None:
+            self._cond.wait(timeout)
+            return
+        transport._waiters += 1
+        transport._want_reader_locked()
+        try:
+            self._cond.wait(timeout)
+        finally:
+            transport._waiters -= 1
 
     def _send(self, data: bytes | memoryview, ext: int | None) -> int:
         transport = self._require_transport()
@@ -695,6 +741,9 @@ class Channel(util.ClosingContextManager):
                     # someone waits on the other stream or on the exit status
                     self._credit_locked(stream)
             self._cond.notify_all()
+            transport = self.transport
+            if transport is not None and any(w is not None and w.size for w in waiting):
+                transport._lend_hint = True  # a recv() wakes with data: it may read next
 
     def _on_window(self, window: int) -> None:
         self.out_window_size = window
@@ -751,6 +800,10 @@ class Channel(util.ClosingContextManager):
         """A file descriptor that is readable exactly while ``recv`` would not block."""
         with self.lock:
             if self._pipe is None:
+                transport = self.transport
+                if transport is not None:  # select() users rely on the reader thread
+                    transport._no_loans = True
+                    transport._want_reader_locked()
                 self._pipe = os.pipe()
                 self._pipe_set = False
                 self._update_pipe()

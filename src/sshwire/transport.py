@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from . import util
 from ._channel_surface import ChannelSurface
 from ._client_auth import ClientAuth
+from ._lent_read import LentReading
 from ._proto import constants as c
 from ._proto import events as ev
 from ._proto.algorithms.cipher import CIPHERS, DEFAULT_CIPHERS
@@ -165,6 +166,7 @@ class Transport(
     ServerMode,
     ChannelSurface,
     SendPath,
+    LentReading,
     util.ClosingContextManager,
 ):
     """An SSH transport over one socket-like object; paramiko's Transport API."""
@@ -260,6 +262,7 @@ class Transport(
         self._x11_handler: Callable[..., Any] | None = None
         self._agent_handler: Callable[..., Any] | None = None
         self._server_init()
+        self._lend_init()
         self._finalizer = weakref.finalize(self, _close_socket, self.sock)
 
     # -------------------------------------------------------------------- description
@@ -538,9 +541,11 @@ class Transport(
         timeout: float | None,
         what: str,
         cond: threading.Condition | None = None,
+        counted: bool = True,
     ) -> None:
         """Wait on ``cond`` (the core condition, or one built on the core lock: a channel's)
-        until ``predicate`` holds; raise if the transport dies."""
+        until ``predicate`` holds; raise if the transport dies. ``counted``: the socket must
+        be read for it (no loan to a ``recv()`` while this waits; see _lent_read)."""
         cond = cond or self._cond
         deadline = None if timeout is None else time.monotonic() + timeout
         with cond:
@@ -551,12 +556,21 @@ class Transport(
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise SSHException(f"timed out waiting for {what}")
-                cond.wait(remaining)
+                self._want_reader_locked()
+                if not counted:
+                    cond.wait(remaining)
+                    continue
+                self._waiters += 1
+                try:
+                    cond.wait(remaining)
+                finally:
+                    self._waiters -= 1
 
     def _wake_all(self) -> None:
         with self._cond:
             self._cond.notify_all()
             self._send_cond.notify_all()
+            self._read_cond.notify_all()
         if self.completion_event is not None:
             self.completion_event.set()
 
@@ -600,6 +614,9 @@ class Transport(
             # a blocking socket: wait in recv() itself, with a receive timeout for the
             # deadlines, unless there is output to watch for room: one system call per read
             timed_recv = selector is not None and _set_receive_timeout(self.sock, _POLL_SECONDS)
+            # the read side may be lent to a waiting recv() (see _lent_read) on a real socket
+            if not (timed_recv and isinstance(self.sock, socket.socket)):
+                self._no_loans = True
             while self.active:
                 if selector is not None and not (
                     timed_recv and not writing and not (self._unsent and not self._sending)
@@ -629,6 +646,8 @@ class Transport(
                     raise SSHException(f"socket error while receiving: {exc}") from exc
                 self._feed(data)
                 if not data:
+                    break
+                if self._lend_hint and not self._lend_after_feed():
                     break
                 if len(data) == len(buffer) < _READ_SIZE:  # busy: read more per call
                     buffer = bytearray(min(_READ_SIZE, 4 * len(buffer)))
@@ -721,6 +740,24 @@ class Transport(
             self._command(lambda core: core.global_request("keepalive@lag.net", False))
 
     def _feed(self, data: bytes | memoryview) -> None:
+        later, error = self._feed_core(data)
+        if error is not None:
+            # send the DISCONNECT the core queued, then give up
+            try:
+                self._flush_nowait()
+            except (OSError, SSHException):
+                pass
+            raise error
+        self._flush_nowait()
+        if later:
+            for event in later:
+                self._handle_event(event)
+            self._flush_nowait()
+
+    def _feed_core(self, data: bytes | memoryview) -> tuple[list[ev.Event], BaseException | None]:
+        """Whoever reads (the reader, or a lent recv()): give the core what arrived and apply
+        the channel events; return the events left for :meth:`_handle_event` and the error
+        the core raised (kept as the transport's cause), if any."""
         core = self._core
         assert core is not None
         now = self._last_recv = time.monotonic()
@@ -733,22 +770,10 @@ class Transport(
                 events = core.receive_data(data)
             except BaseException as exc:
                 error, events = exc, []
-            later = self._apply_events_locked(events)
-        if error is not None:
-            # keep the real cause, send the DISCONNECT the core queued, then give up
-            with self._lock:
                 if self.saved_exception is None:
-                    self.saved_exception = error
-            try:
-                self._flush_nowait()
-            except (OSError, SSHException):
-                pass
-            raise error
-        self._flush_nowait()
-        if later:
-            for event in later:
-                self._handle_event(event)
-            self._flush_nowait()
+                    self.saved_exception = exc
+            later = self._apply_events_locked(events)
+        return later, error
 
     def _apply_events_locked(self, events: list[ev.Event]) -> list[ev.Event]:
         """Apply channel events in wire order (core lock held); return the ones left for

@@ -44,7 +44,10 @@ HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
 
 MiB = 1 << 20
-LIBS = ("sshwire", "paramiko", "paramiko-nodelay", "asyncssh", "ssh")
+LIBS = ("sshwire", "sshwire-base", "paramiko", "paramiko-nodelay", "asyncssh", "ssh")
+#: --baseline SRC: "sshwire-base" is sshwire imported from SRC (another checkout's src/),
+#: interleaved with the working tree's, for before/after figures from one run
+BASELINE_ENV = "SSHWIRE_BENCH_BASELINE"
 CIPHERS = {  # name in the table -> (cipher, mac)
     "aes256-gcm": ("aes256-gcm@openssh.com", "hmac-sha2-256"),
     "aes128-gcm": ("aes128-gcm@openssh.com", "hmac-sha2-256"),
@@ -436,11 +439,16 @@ def _bench_host_key() -> str:
 
 
 def run_worker(job: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
+    env = None
+    if job["lib"] == "sshwire-base":
+        env = {**os.environ, "PYTHONPATH": os.environ[BASELINE_ENV]}
+        job = {**job, "lib": "sshwire"}
     out = subprocess.run(
         [sys.executable, str(HERE), "--worker", json.dumps(job)],
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
     )
     if out.returncode != 0:
         raise RuntimeError(f"worker {job['lib']}/{job['scenario']} failed:\n{out.stderr[-3000:]}")
@@ -594,6 +602,12 @@ def main() -> int:
     parser.add_argument("--size-mib", type=int, default=None)
     parser.add_argument("--write-docs", default=None, metavar="PERFORMANCE_MD")
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="SRC",
+        help="also measure sshwire imported from SRC (e.g. a worktree's src/) as sshwire-base",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--serve", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -605,6 +619,10 @@ def main() -> int:
     if args.serve:
         serve_worker(*args.serve)
         return 0
+    if args.baseline:
+        os.environ[BASELINE_ENV] = str(Path(args.baseline).resolve())
+        if "sshwire-base" not in args.libs.split(","):
+            args.libs += ",sshwire-base"
     return compare(args)
 
 
