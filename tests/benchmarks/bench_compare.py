@@ -503,7 +503,11 @@ class OpenSSHClient:
             yield [*self.base(cipher), "-S", str(path)], proc.pid
         finally:
             proc.terminate()
-            proc.wait(10)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:  # seen once: a master slow to let go of a mux
+                proc.kill()
+                proc.wait()
 
     def measure(self, job: dict[str, Any], zero_file: Path) -> dict[str, Any]:
         scenario, host = job["scenario"], self.server.host
