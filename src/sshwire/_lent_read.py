@@ -47,12 +47,12 @@ from .ssh_exception import SSHException
 _READER, _FREE, _APP = 0, 1, 2
 _RECLAIM_SECONDS = 0.004  # a loan nobody has used for this long goes back to the reader
 _SPIN_SECONDS = 0.02  # how long a lent recv() waits on a silent socket before giving up
-_LENT_READ_SIZE = 1 << 18
+_LENT_READ_SIZE = 1 << 19
 # bulk data (a read of at least a whole 32 KiB packet): the next wait asks the kernel to wake
 # us only once this much has queued (SO_RCVLOWAT), or after _BULK_WAIT; half the wake-ups
 # and reads per GiB, for at most _BULK_WAIT more at the end of a burst
 _BULK_READ = 1 << 15
-_LOW_WATER = 1 << 17
+_LOW_WATER = 1 << 18
 _BULK_WAIT = 0.002
 _RCVLOWAT = getattr(socket, "SO_RCVLOWAT", None)
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
