@@ -644,6 +644,7 @@ class Transport(
                     if not self.is_active():
                         break
                     raise SSHException(f"socket error while receiving: {exc}") from exc
+                self._lend_hint = False  # set again if this read feeds a waiting recv()
                 self._feed(data)
                 if not data:
                     break

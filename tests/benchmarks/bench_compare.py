@@ -601,7 +601,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, 1 round")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--only", default="connect,rtt,upload,download,chan64,server,scale")
-    parser.add_argument("--libs", default=",".join(LIBS))
+    parser.add_argument("--libs", default=",".join(lib for lib in LIBS if lib != "sshwire-base"))
     parser.add_argument("--ciphers", default=",".join(CIPHERS))
     parser.add_argument("--size-mib", type=int, default=None)
     parser.add_argument("--write-docs", default=None, metavar="PERFORMANCE_MD")
