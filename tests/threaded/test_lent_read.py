@@ -167,6 +167,16 @@ def _stream_in_background(peer: Peer, data: bytes, pieces: int = 16) -> threadin
     return thread
 
 
+def _lend(transport: Transport, chan: sshwire.Channel, peer: Peer, size: int) -> None:
+    """Stream ``size`` bytes with pauses, receive them intact, and check the read side was
+    lent to this thread on the way (the state every test below starts from)."""
+    data = _payload(size)
+    sender = _stream_in_background(peer, data, pieces=8)
+    assert _receive(chan, len(data)) == data
+    sender.join(WAIT)
+    assert transport._read_gen > 0, "the read side was never lent"
+
+
 def _reader_reads_again(transport: Transport) -> None:
     """The loan ends by itself: the reader thread holds the read side again."""
     deadline = time.monotonic() + WAIT
@@ -225,11 +235,7 @@ def test_waiters_other_than_recv_are_served_after_a_loan(session: tuple) -> None
     """The application stops calling recv() with the read side lent: a global request, an
     exit status and a second channel must still get their answers."""
     transport, chan, peer = session
-    data = _payload(1 << 20)
-    sender = _stream_in_background(peer, data, pieces=8)
-    assert _receive(chan, len(data)) == data
-    sender.join(WAIT)
-    assert transport._read_gen > 0
+    _lend(transport, chan, peer, 1 << 20)
     reply = transport.global_request("ping@test", wait=True)
     assert reply is not None
     channel = peer.channel
@@ -243,11 +249,7 @@ def test_waiters_other_than_recv_are_served_after_a_loan(session: tuple) -> None
 
 def test_a_poller_of_recv_ready_sees_data_without_calling_recv(session: tuple) -> None:
     transport, chan, peer = session
-    data = _payload(1 << 20)
-    sender = _stream_in_background(peer, data, pieces=8)
-    assert _receive(chan, len(data)) == data
-    sender.join(WAIT)
-    assert transport._read_gen > 0
+    _lend(transport, chan, peer, 1 << 20)
     peer.send(b"polled")
     deadline = time.monotonic() + WAIT
     while not chan.recv_ready():
@@ -307,11 +309,7 @@ def test_stderr_arriving_during_a_loan_does_not_stall_stdout(session: tuple) -> 
 
 def test_garbage_during_a_loan_ends_the_transport_cleanly(session: tuple) -> None:
     transport, chan, peer = session
-    data = _payload(2 << 20)
-    sender = _stream_in_background(peer, data, pieces=8)
-    assert _receive(chan, len(data)) == data
-    sender.join(WAIT)
-    assert transport._read_gen > 0
+    _lend(transport, chan, peer, 2 << 20)
     with peer.lock:
         peer.theirs.sendall(os.urandom(4096))
     assert chan.recv(100) == b""
@@ -322,11 +320,7 @@ def test_garbage_during_a_loan_ends_the_transport_cleanly(session: tuple) -> Non
 
 def test_the_peer_closing_during_a_loan_ends_recv(session: tuple) -> None:
     transport, chan, peer = session
-    data = _payload(2 << 20)
-    sender = _stream_in_background(peer, data, pieces=8)
-    assert _receive(chan, len(data)) == data
-    sender.join(WAIT)
-    assert transport._read_gen > 0
+    _lend(transport, chan, peer, 2 << 20)
     peer.stopped = True
     peer.theirs.shutdown(socket.SHUT_RDWR)
     assert chan.recv(100) == b""
