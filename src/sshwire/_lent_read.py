@@ -120,6 +120,7 @@ class LentReading:
                 or self._no_loans
                 or not self.authenticated
                 or not self.active
+                or self.sock.gettimeout() is not None  # set by the application meanwhile
             ):
                 return True
             self._read_owner = _FREE
@@ -195,12 +196,12 @@ class LentReading:
         pause_ends: float | None = None
         try:
             while True:
-                if self._unsent or not self.active:
+                if self._unsent or not self.active or self.sock.gettimeout() is not None:
                     self._hand_back(None)
                     return
                 try:
                     n = recv_into(buffer, 0, _DONTWAIT)
-                except BlockingIOError:
+                except (BlockingIOError, TimeoutError):  # (a timeout the application set)
                     now = time.monotonic()
                     if pause_ends is None:
                         pause_ends = now + _SPIN_SECONDS

@@ -595,6 +595,12 @@ class Transport(
         try:
             # the socket stays blocking (a send timeout would kill slow-reading peers); the
             # reader waits for input with a selector so it can wake for its deadlines
+            if isinstance(self.sock, socket.socket) and self.sock.gettimeout() is not None:
+                # paramiko's Transport puts its own timeout (0.1 s) on the socket it is given;
+                # we make it blocking instead, so that a timeout left by the application
+                # (SSHClient.connect(timeout=...), sshtunnel) does not cost the kernel
+                # receive timeout below and the lent reads; the shell keeps every deadline
+                self.sock.settimeout(None)
             try:
                 fd = self.sock.fileno()
                 selector = selectors.DefaultSelector()

@@ -120,9 +120,7 @@ class Peer:
         self.pump.join(WAIT)
 
 
-@pytest.fixture
-def session() -> Iterator[tuple[Transport, sshwire.Channel, Peer]]:
-    peer = Peer()
+def _connect(peer: Peer) -> tuple[Transport, sshwire.Channel]:
     transport = Transport(peer.sock)
     transport.start_client(timeout=WAIT)
     transport.auth_password("lender", "pw")
@@ -130,6 +128,13 @@ def session() -> Iterator[tuple[Transport, sshwire.Channel, Peer]]:
     chan.exec_command("stream")
     assert peer.started.wait(WAIT)
     chan.settimeout(WAIT)
+    return transport, chan
+
+
+@pytest.fixture
+def session() -> Iterator[tuple[Transport, sshwire.Channel, Peer]]:
+    peer = Peer()
+    transport, chan = _connect(peer)
     try:
         yield transport, chan, peer
     finally:
@@ -337,7 +342,7 @@ def test_close_from_another_thread_ends_a_lent_recv(session: tuple) -> None:
         try:
             while not stop.is_set():
                 peer.send(block)
-        except OSError:
+        except (OSError, SSHException):  # the socket, or the peer's core, saw the close
             pass
 
     flooder = threading.Thread(target=flood)
@@ -385,3 +390,33 @@ def test_fileno_keeps_reading_with_the_reader_thread(session: tuple) -> None:
     sender.join(WAIT)
     assert b"".join(parts) == data
     assert transport._read_gen == loans
+
+
+def test_a_socket_timeout_given_with_the_socket_is_cleared() -> None:
+    """paramiko's Transport replaces the socket's timeout with its own; sshwire's makes the
+    socket blocking, so SSHClient.connect(timeout=...) and sshtunnel, which leave a timeout
+    on the socket they hand over, keep the kernel receive timeout and the lent reads."""
+    peer = Peer()
+    peer.sock.settimeout(5.0)
+    transport, chan = _connect(peer)
+    try:
+        assert transport.sock.gettimeout() is None
+        _lend(transport, chan, peer, 2 << 20)
+    finally:
+        transport.close()
+        peer.close()
+    assert not transport.is_alive()
+
+
+def test_a_socket_timeout_set_later_ends_the_loans_but_nothing_else(session: tuple) -> None:
+    transport, chan, peer = session
+    _lend(transport, chan, peer, 1 << 20)
+    transport.sock.settimeout(0.05)  # an application reaching into the transport's socket
+    loans = transport._read_gen
+    data = _payload(2 << 20)
+    sender = _stream_in_background(peer, data, pieces=8)
+    assert _receive(chan, len(data)) == data
+    sender.join(WAIT)
+    assert transport._read_gen <= loans + 1  # at most the loan in progress as it was set
+    assert transport.is_active()
+    transport.sock.settimeout(None)
