@@ -84,6 +84,16 @@ class LentReading:
             self._read_owner = _READER
             self._read_cond.notify()
 
+    def _counted_wait_locked(self: Any, cond: threading.Condition, timeout: float | None) -> None:
+        """Core lock held (``cond`` is built on it): wait for something only a read of the
+        socket can bring. Counted in ``_waiters``, so no loan is made or kept meanwhile."""
+        self._waiters += 1
+        self._want_reader_locked()
+        try:
+            cond.wait(timeout)
+        finally:
+            self._waiters -= 1
+
     def _want_reader(self: Any) -> None:
         if self._read_owner == _FREE:
             with self._lock:
@@ -112,7 +122,6 @@ class LentReading:
     def _lend_after_feed(self: Any) -> bool:
         """Reader thread, after a read that woke a ``recv()``: lend it the read side if it is
         the one thread waiting. Returns False when the connection has ended."""
-        self._lend_hint = False
         with self._lock:
             if (
                 self._waiters > 1

@@ -431,15 +431,6 @@ class Channel(util.ClosingContextManager):
         timeout = self.timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         other = self.in_stderr_buffer if stream is self.in_buffer else self.in_buffer
-
-        def done() -> bool:  # core lock held: stop a lent read (see _lent_read)
-            return bool(
-                stream.size
-                or (other.credited < other.size <= STREAM_BACKLOG_LIMIT)
-                or self.closed
-                or self.eof_received
-            )
-
         while True:
             with self.lock:  # the condition's lock (a plain lock's `with` is cheaper)
                 if stream.size:
@@ -463,18 +454,23 @@ class Channel(util.ClosingContextManager):
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         raise TimeoutError()
-                    lent = transport._take_read_locked()
-                    if not lent:
+                    if not transport._take_read_locked():
                         self._waiting.append(stream)
-                        transport._waiters += 1
-                        transport._want_reader_locked()
                         try:
-                            self._cond.wait(remaining)
+                            transport._counted_wait_locked(self._cond, remaining)
                         finally:
                             self._waiting.remove(stream)
-                            transport._waiters -= 1
                         continue
             if not credited:  # the read side is ours: read until our data is here
+
+                def done() -> bool:  # core lock held: what ends the lent read
+                    return bool(
+                        stream.size
+                        or (other.credited < other.size <= STREAM_BACKLOG_LIMIT)
+                        or self.closed
+                        or self.eof_received
+                    )
+
                 transport._read_lent(done, deadline)
                 continue
             self._flush()  # send the WINDOW_ADJUST the credit sealed, then look again
@@ -581,13 +577,8 @@ class Channel(util.ClosingContextManager):
         transport = self.transport
         if transport is None:
             self._cond.wait(timeout)
-            return
-        transport._waiters += 1
-        transport._want_reader_locked()
-        try:
-            self._cond.wait(timeout)
-        finally:
-            transport._waiters -= 1
+        else:
+            transport._counted_wait_locked(self._cond, timeout)
 
     def _send(self, data: bytes | memoryview, ext: int | None) -> int:
         transport = self._require_transport()

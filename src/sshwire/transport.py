@@ -556,15 +556,11 @@ class Transport(
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise SSHException(f"timed out waiting for {what}")
-                self._want_reader_locked()
-                if not counted:
+                if counted:
+                    self._counted_wait_locked(cond, remaining)
+                else:
+                    self._want_reader_locked()
                     cond.wait(remaining)
-                    continue
-                self._waiters += 1
-                try:
-                    cond.wait(remaining)
-                finally:
-                    self._waiters -= 1
 
     def _wake_all(self) -> None:
         with self._cond:

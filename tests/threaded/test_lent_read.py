@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 import sshwire
 from sshwire import SSHException, Transport
-from sshwire._lent_read import _READER
+from sshwire._lent_read import _FREE, _READER
 from sshwire._proto import events as ev
 from sshwire._proto.algorithms.hostkey import PrivateKey
 from sshwire._proto.config import ConnectionConfig
@@ -261,6 +261,20 @@ def test_a_poller_of_recv_ready_sees_data_without_calling_recv(session: tuple) -
         assert time.monotonic() < deadline
         time.sleep(0.001)
     assert chan.recv(100) == b"polled"
+
+
+def test_a_free_loan_ends_at_once_for_pollers(session: tuple) -> None:
+    """Pollers must not wait for the reclaim timer: each poll that finds nothing hands the
+    read side straight back to the reader thread (checked right after the call, long before
+    the parked reader's own 4 ms reclaim could run)."""
+    transport, chan, peer = session
+    _lend(transport, chan, peer, 1 << 20)
+    _reader_reads_again(transport)
+    for poll in (chan.recv_ready, chan.recv_stderr_ready, chan.exit_status_ready):
+        with transport._lock:  # as a loan leaves it when recv() returns
+            transport._read_owner = _FREE
+        assert not poll()
+        assert transport._read_owner == _READER, poll.__name__
 
 
 def test_rekeys_during_a_lent_download_lose_nothing(session: tuple) -> None:
